@@ -1,0 +1,225 @@
+"""The book's regression data set: generate it reproducibly, load it safely.
+
+The problem set shipped two tensor files, ``X.pt`` and ``y.pt``. We make our
+own: ``N_SAMPLES`` inputs drawn uniformly from ``X_RANGE`` and targets
+``TRUE_SLOPE * x + TRUE_BIAS`` plus Gaussian noise of standard deviation
+``NOISE_STD``. Both tensors have shape ``(N_SAMPLES, 1)`` and dtype float32:
+one row per sample, one column per feature or target, which is what a model
+that maps a batch ``(B, 1)`` to ``(B, 1)`` expects.
+
+Run ``python -m autodiff_book.data DIRECTORY`` to write the files again; the
+bytes match the committed ones (and ``SHA256``) exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import pickle
+from pathlib import Path
+
+import torch
+
+TRUE_SLOPE = 2.5
+TRUE_BIAS = -1.0
+NOISE_STD = 0.5
+N_SAMPLES = 1000
+X_RANGE = (-2.0, 4.0)
+SEED = 9  # Problem Set 09
+
+FILE_NAMES = ("X.pt", "y.pt")
+SHAPE = (N_SAMPLES, 1)
+DTYPE = torch.float32
+
+# The manifest lives in the code, not next to the files, so that whoever can
+# alter data/ cannot also make the altered files look right.
+SHA256 = {
+    "X.pt": "c563a371abaac97110a4d1dc82a59338f4b1a07ed87733403c07efa5689b7595",
+    "y.pt": "cde80ac17b3c2819d48fca8095dcbd2c56c6febca3ee50db7abf643381522723",
+}
+
+DATA_DIR_ENV = "AUTODIFF_BOOK_DATA"
+
+
+class DataSetError(Exception):
+    """Base class of every problem found while loading the data set."""
+
+
+class MissingDataError(DataSetError, FileNotFoundError):
+    """A data file does not exist."""
+
+
+class ChecksumError(DataSetError):
+    """A data file's bytes differ from the published ones."""
+
+
+class DataFormatError(DataSetError):
+    """A data file is not a tensor of the expected shape and dtype."""
+
+
+def make_dataset(seed: int = SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw the data set from a private generator seeded with ``seed``.
+
+    Returns:
+        ``(X, y)``, each of shape ``(N_SAMPLES, 1)`` and dtype float32.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    low, high = X_RANGE
+    x = low + (high - low) * torch.rand(SHAPE, generator=generator)
+    noise = NOISE_STD * torch.randn(SHAPE, generator=generator)
+    y = TRUE_SLOPE * x + TRUE_BIAS + noise
+    return x.to(DTYPE), y.to(DTYPE)
+
+
+def tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """Serialise ``tensor`` exactly as ``torch.save`` writes it to a file.
+
+    Saving through an in-memory buffer names the archive's inner folder
+    ``archive`` whatever the file is called, so the bytes depend only on the
+    tensor; saving to a path would embed the file name.
+    """
+    buffer = io.BytesIO()
+    torch.save(tensor.contiguous().clone(), buffer)
+    return buffer.getvalue()
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 digest of the file at ``path``."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_dataset(directory: str | os.PathLike, seed: int = SEED) -> dict:
+    """Write ``X.pt`` and ``y.pt`` into ``directory``.
+
+    Returns:
+        The SHA-256 digest of each written file, keyed by file name.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for name, tensor in zip(FILE_NAMES, make_dataset(seed), strict=True):
+        payload = tensor_bytes(tensor)
+        (directory / name).write_bytes(payload)
+        digests[name] = hashlib.sha256(payload).hexdigest()
+    return digests
+
+
+def find_data_dir() -> Path:
+    """Locate the folder that holds the data files.
+
+    The environment variable ``AUTODIFF_BOOK_DATA`` wins. Otherwise the
+    repository's ``data/`` next to ``src/`` (the package is installed in
+    editable mode), and failing that the first ``data/`` holding ``X.pt``
+    found walking up from the working directory (a Binder kernel starts in
+    the chapter's folder).
+    """
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    beside_source = Path(__file__).resolve().parents[2] / "data"
+    if (beside_source / FILE_NAMES[0]).exists():
+        return beside_source
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "data" / FILE_NAMES[0]).exists():
+            return folder / "data"
+    return beside_source
+
+
+def load_tensor(path: str | os.PathLike, sha256: str | None) -> torch.Tensor:
+    """Load one tensor file without ever running pickled code.
+
+    Args:
+        path: the ``.pt`` file.
+        sha256: the expected digest, or ``None`` to skip that check.
+
+    Raises:
+        MissingDataError, ChecksumError, DataFormatError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingDataError(
+            f"data file {path} not found; regenerate it with "
+            f"`python -m autodiff_book.data {path.parent}`"
+        )
+    if sha256 is not None and sha256_of(path) != sha256:
+        raise ChecksumError(
+            f"data file {path} has been altered or corrupted: its SHA-256 "
+            f"is {sha256_of(path)}, expected {sha256}; regenerate it with "
+            f"`python -m autodiff_book.data {path.parent}`"
+        )
+    try:
+        # weights_only=True lets the unpickler build tensors and plain
+        # containers only; a file that smuggles any other object is refused.
+        loaded = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as error:
+        raise DataFormatError(
+            f"data file {path} holds something other than tensors and was "
+            f"refused without being run ({error.__class__.__name__})"
+        ) from error
+    except (RuntimeError, EOFError, OSError) as error:
+        raise DataFormatError(
+            f"data file {path} is not a readable torch file: {error}"
+        ) from error
+    if not isinstance(loaded, torch.Tensor):
+        raise DataFormatError(
+            f"data file {path} holds a {type(loaded).__name__}, "
+            "expected a single tensor"
+        )
+    return loaded
+
+
+def check_tensor(name: str, tensor: torch.Tensor) -> None:
+    """Raise ``DataFormatError`` unless ``tensor`` is ``(N, 1)`` float32."""
+    if tensor.dtype != DTYPE:
+        raise DataFormatError(
+            f"{name} has dtype {tensor.dtype}, expected {DTYPE}"
+        )
+    if tensor.ndim != 2 or tensor.shape[1] != 1 or tensor.shape[0] < 1:
+        raise DataFormatError(
+            f"{name} has shape {tuple(tensor.shape)}, expected (N, 1): "
+            "one row per sample and a single column"
+        )
+
+
+def load_dataset(
+    directory: str | os.PathLike | None = None,
+    *,
+    checksums: dict | None = SHA256,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load and check ``X.pt`` and ``y.pt``.
+
+    Args:
+        directory: folder of the files; ``find_data_dir()`` when omitted.
+        checksums: expected SHA-256 per file name; ``None`` skips the check
+            (for a data set of your own).
+
+    Returns:
+        ``(X, y)``, both of shape ``(N, 1)`` and dtype float32.
+    """
+    directory = find_data_dir() if directory is None else Path(directory)
+    tensors = []
+    for name in FILE_NAMES:
+        expected = None if checksums is None else checksums[name]
+        tensor = load_tensor(directory / name, expected)
+        check_tensor(name, tensor)
+        tensors.append(tensor)
+    x, y = tensors
+    if x.shape[0] != y.shape[0]:
+        raise DataFormatError(
+            f"X.pt has {x.shape[0]} samples but y.pt has {y.shape[0]}"
+        )
+    return x, y
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: write the data set and print each file's digest."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path, help="where to write")
+    args = parser.parse_args(argv)
+    for name, digest in write_dataset(args.directory).items():
+        print(f"{digest}  {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The functions whose derivatives Part I of the book computes.
+
+Each works on torch tensors of any shape and dtype (so the tests can run
+them in float64) and on the book's scalar engine ``Value`` where noted.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _require_tensor(name: str, value) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(value).__name__}"
+        )
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """The logistic sigmoid 1 / (1 + exp(-x)), element by element."""
+    _require_tensor("x", x)
+    return 1 / (1 + torch.exp(-x))
+
+
+def bump(x):
+    """f(x) = 2 / ((5 - x)^2 + 2^2), the scalar function of problem 1.1.
+
+    Written with plain operators only, so it accepts a tensor or a ``Value``
+    of the scalar engine alike.
+    """
+    return 2 / ((5.0 - x) ** 2 + 2.0**2)
+
+
+def bump_derivative(x):
+    """Closed-form derivative of ``bump``: 4 (5 - x) / ((5 - x)^2 + 4)^2."""
+    return 4 * (5.0 - x) / ((5.0 - x) ** 2 + 4.0) ** 2
+
+
+def vector_function(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """f(x, y) = [x^2 + y^2, 2 x^2 y^2], the vector function of problem 1.3.
+
+    Args:
+        x, y: scalar tensors (0-dimensional).
+
+    Returns:
+        A tensor of shape ``(2,)``.
+    """
+    _require_tensor("x", x)
+    _require_tensor("y", y)
+    if x.ndim != 0 or y.ndim != 0:
+        raise ValueError(
+            "vector_function takes two scalar tensors, got shapes "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    return torch.stack([x**2 + y**2, 2 * x**2 * y**2])
+
+
+def trace_of_square(a: torch.Tensor) -> torch.Tensor:
+    """f(A) = trace(A @ A) for a square matrix A, problem 1.4."""
+    _require_tensor("A", a)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(
+            f"trace_of_square needs a square matrix, got shape "
+            f"{tuple(a.shape)}"
+        )
+    return torch.trace(a @ a)
