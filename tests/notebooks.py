@@ -1,0 +1,55 @@
+"""Run a chapter as a notebook and read back the values it glues.
+
+The tests check every number the book reports by executing the chapter
+exactly as the build does (a fresh kernel, working directory ``book/``) and
+comparing each glued value with an independent oracle.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+import jupytext
+import nbclient
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+
+
+@functools.cache
+def executed_chapter(name: str):
+    """Execute ``book/<name>.md`` once per test session; return the notebook."""
+    notebook = jupytext.read(BOOK / f"{name}.md")
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(BOOK)}},
+    )
+    client.execute()
+    return notebook
+
+
+def glued_values(name: str) -> dict:
+    """Every value the chapter glues, keyed by glue name.
+
+    Numbers, tuples and lists come back as Python objects (parsed from their
+    repr); anything else (a figure, an object) as its text repr.
+    """
+    values = {}
+    for cell in executed_chapter(name).cells:
+        for output in cell.get("outputs", []):
+            scrapbook = output.get("metadata", {}).get("scrapbook")
+            if not scrapbook:
+                continue
+            # glue(..., display=False) prefixes the mime type; display=True
+            # does not.
+            mime = scrapbook["mime_prefix"] + "text/plain"
+            text = output["data"][mime]
+            try:
+                values[scrapbook["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[scrapbook["name"]] = text
+    return values
