@@ -20,7 +20,7 @@ BOOK = ROOT / "book"
 
 @functools.cache
 def executed_chapter(name: str):
-    """Execute ``book/<name>.md`` once per test session; return the notebook."""
+    """Execute ``book/<name>.md`` once per session; return the notebook."""
     notebook = jupytext.read(BOOK / f"{name}.md")
     client = nbclient.NotebookClient(
         notebook,
