@@ -1,0 +1,59 @@
+"""Build a copy of the book the way the README does, for the build tests.
+
+The tests never build in the working tree: they copy the project into a
+temporary folder (so a stale ``_build`` or cache cannot hide a failure) and
+run the same strict command as ``make site`` there.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+STRICT_FLAGS = ("-W", "-n", "--keep-going")
+NOT_COPIED = shutil.ignore_patterns(
+    ".venv", "_build", ".git", "__pycache__", ".pytest_cache",
+    ".ruff_cache", "*.egg-info", "node_modules", ".ipynb_checkpoints",
+)
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy the project's sources (no venv, build, git) to ``destination``."""
+    shutil.copytree(ROOT, destination, ignore=NOT_COPIED)
+    return destination
+
+
+def force_execution(project: Path) -> None:
+    """Make the copy execute every chapter instead of reading a cache."""
+    config = project / "_config.yml"
+    text, count = re.subn(
+        r"execute_notebooks:\s*\w+", "execute_notebooks: force",
+        config.read_text(),
+    )
+    if count != 1:
+        raise AssertionError("_config.yml has no execute_notebooks setting")
+    config.write_text(text)
+
+
+def build(project: Path) -> subprocess.CompletedProcess:
+    """Run the strict build in ``project``; return the finished process."""
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", ".", *STRICT_FLAGS],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+def build_report(process: subprocess.CompletedProcess, project: Path) -> str:
+    """The build's output plus every execution error log, for a failure."""
+    logs = sorted((project / "_build" / "html" / "reports").glob("*.log"))
+    parts = [process.stdout[-6000:], process.stderr[-6000:]]
+    parts += [f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs]
+    return "\n".join(parts)
