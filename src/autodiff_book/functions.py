@@ -22,6 +22,21 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     return 1 / (1 + torch.exp(-x))
 
 
+def sigmoid_derivative(x: torch.Tensor) -> torch.Tensor:
+    """Closed form of the sigmoid's derivative: s (1 - s) with s = sigmoid(x).
+
+    Used to check what autograd returns, never to compute it.
+    """
+    s = sigmoid(x)
+    return s * (1 - s)
+
+
+def sigmoid_second_derivative(x: torch.Tensor) -> torch.Tensor:
+    """Closed form of the sigmoid's second derivative: s' (1 - 2 s)."""
+    s = sigmoid(x)
+    return s * (1 - s) * (1 - 2 * s)
+
+
 def bump(x):
     """f(x) = 2 / ((5 - x)^2 + 2^2), the scalar function of problem 1.1.
 

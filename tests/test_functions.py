@@ -1,0 +1,166 @@
+"""Tests of autodiff_book.functions against torch in float64 and by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from autodiff_book.functions import (
+    bump,
+    bump_derivative,
+    sigmoid,
+    sigmoid_derivative,
+    sigmoid_second_derivative,
+    trace_of_square,
+    vector_function,
+)
+
+POINTS = [-30.0, -5.0, -1.0, 0.0, 0.173, 1.0, 2.0, 5.0, 30.0]
+
+
+def central_difference(function, x: float, h: float = 1e-6) -> float:
+    """Central finite difference of a float-to-float function at x."""
+    return (function(x + h) - function(x - h)) / (2 * h)
+
+
+def math_sigmoid(x: float) -> float:
+    """The sigmoid in plain floats, written apart from the package."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (3, 4), (2, 3, 5)])
+def test_sigmoid_matches_torch_on_any_shape(shape):
+    generator = torch.Generator().manual_seed(0)
+    x = 4 * torch.randn(shape, generator=generator, dtype=torch.float64)
+    result = sigmoid(x)
+    assert result.shape == x.shape
+    assert result.dtype == torch.float64
+    torch.testing.assert_close(result, torch.sigmoid(x), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("x", POINTS)
+def test_sigmoid_gradient_matches_torch(x):
+    mine = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    theirs = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    sigmoid(mine).backward()
+    torch.sigmoid(theirs).backward()
+    assert mine.grad.item() == pytest.approx(theirs.grad.item(), abs=1e-12)
+
+
+@pytest.mark.parametrize("x", POINTS)
+def test_sigmoid_derivative_matches_finite_difference(x):
+    closed = sigmoid_derivative(torch.tensor(x, dtype=torch.float64))
+    assert closed.item() == pytest.approx(
+        central_difference(math_sigmoid, x), abs=1e-9
+    )
+
+
+@pytest.mark.parametrize("x", POINTS)
+def test_sigmoid_second_derivative_matches_torch_double_backward(x):
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (first,) = torch.autograd.grad(torch.sigmoid(t), t, create_graph=True)
+    (second,) = torch.autograd.grad(first, t)
+    closed = sigmoid_second_derivative(torch.tensor(x, dtype=torch.float64))
+    assert closed.item() == pytest.approx(second.item(), abs=1e-12)
+
+
+@pytest.mark.parametrize("x", POINTS)
+def test_sigmoid_second_derivative_matches_finite_difference(x):
+    def derivative(u: float) -> float:
+        return math_sigmoid(u) * (1 - math_sigmoid(u))
+
+    closed = sigmoid_second_derivative(torch.tensor(x, dtype=torch.float64))
+    assert closed.item() == pytest.approx(
+        central_difference(derivative, x), abs=1e-9
+    )
+
+
+@pytest.mark.parametrize("x", [-3.0, 0.0, 2.0, 4.5, 5.0, 7.25])
+def test_bump_value_and_gradient_match_hand_and_torch(x):
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    value = bump(t)
+    value.backward()
+    assert value.item() == pytest.approx(2 / ((5 - x) ** 2 + 4), rel=1e-14)
+    # The closed form must agree with autograd and with a finite difference.
+    closed = bump_derivative(torch.tensor(x, dtype=torch.float64)).item()
+    assert closed == pytest.approx(t.grad.item(), abs=1e-14)
+    assert closed == pytest.approx(
+        central_difference(lambda u: 2 / ((5 - u) ** 2 + 4), x), abs=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "y"), [(1.376, 2.123), (0.0, 0.0), (-1.5, 3.0), (2.0, -0.5)]
+)
+def test_vector_function_value_and_jacobian(x, y):
+    tx = torch.tensor(x, dtype=torch.float64)
+    ty = torch.tensor(y, dtype=torch.float64)
+    value = vector_function(tx, ty)
+    assert value.shape == (2,)
+    assert value.tolist() == pytest.approx(
+        [x * x + y * y, 2 * x * x * y * y], rel=1e-14
+    )
+    jacobian = torch.autograd.functional.jacobian(vector_function, (tx, ty))
+    # jacobian[j][i] is d f_i / d (j-th input); closed forms by hand.
+    by_x = [2 * x, 4 * x * y * y]
+    by_y = [2 * y, 4 * x * x * y]
+    assert jacobian[0].tolist() == pytest.approx(by_x, rel=1e-14)
+    assert jacobian[1].tolist() == pytest.approx(by_y, rel=1e-14)
+
+
+def trace_of_square_by_loop(a: list[list[float]]) -> float:
+    """trace(A A) = sum over i, j of A[i][j] A[j][i], as a plain loop."""
+    n = len(a)
+    return sum(a[i][j] * a[j][i] for i in range(n) for j in range(n))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_trace_of_square_value_and_gradient(n):
+    generator = torch.Generator().manual_seed(n)
+    a = torch.randn(n, n, generator=generator, dtype=torch.float64)
+    a.requires_grad_(True)
+    value = trace_of_square(a)
+    value.backward()
+    assert value.item() == pytest.approx(
+        trace_of_square_by_loop(a.tolist()), rel=1e-12
+    )
+    torch.testing.assert_close(a.grad, 2 * a.detach().T)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [sigmoid, sigmoid_derivative, sigmoid_second_derivative, trace_of_square],
+)
+@pytest.mark.parametrize("bad", [0.5, [1.0, 2.0], "x"])
+def test_functions_reject_non_tensors(function, bad):
+    with pytest.raises(TypeError, match=r"must be a torch\.Tensor, got"):
+        function(bad)
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [(1.0, torch.tensor(2.0)), (torch.tensor(1.0), [2.0])],
+)
+def test_vector_function_rejects_non_tensors(x, y):
+    with pytest.raises(TypeError, match=r"must be a torch\.Tensor, got"):
+        vector_function(x, y)
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        (torch.tensor([1.0]), torch.tensor(2.0)),
+        (torch.tensor(1.0), torch.ones(2, 2)),
+    ],
+)
+def test_vector_function_rejects_non_scalars(x, y):
+    with pytest.raises(ValueError, match="takes two scalar tensors"):
+        vector_function(x, y)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 2, 2)])
+def test_trace_of_square_rejects_non_square(shape):
+    with pytest.raises(ValueError, match="needs a square matrix"):
+        trace_of_square(torch.ones(shape))
