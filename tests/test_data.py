@@ -1,0 +1,200 @@
+"""The data set: reproducible to the byte, and refused when it is wrong."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from autodiff_book import data
+from autodiff_book.data import (
+    ChecksumError,
+    DataFormatError,
+    MissingDataError,
+    load_dataset,
+    load_tensor,
+    sha256_of,
+    write_dataset,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "data"
+
+
+def test_regenerating_reproduces_the_committed_files_bit_for_bit(tmp_path):
+    digests = write_dataset(tmp_path)
+    for name in data.FILE_NAMES:
+        committed = COMMITTED / name
+        assert (tmp_path / name).read_bytes() == committed.read_bytes()
+        assert digests[name] == data.SHA256[name] == sha256_of(committed)
+
+
+def test_the_command_line_writes_the_same_files(tmp_path):
+    output = subprocess.run(
+        [sys.executable, "-m", "autodiff_book.data", str(tmp_path)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    for name in data.FILE_NAMES:
+        assert f"{data.SHA256[name]}  {name}" in output
+        assert sha256_of(tmp_path / name) == data.SHA256[name]
+
+
+def test_another_seed_gives_other_data():
+    x_default, _ = data.make_dataset()
+    x_other, _ = data.make_dataset(seed=data.SEED + 1)
+    assert not torch.equal(x_default, x_other)
+
+
+def test_the_datasheet_lists_the_published_digests():
+    datasheet = (COMMITTED / "README.md").read_text()
+    for name, digest in data.SHA256.items():
+        assert re.search(rf"{digest}\s+{re.escape(name)}", datasheet), name
+    for fact in ("TRUE_SLOPE", "TRUE_BIAS", "NOISE_STD", "SEED", "N_SAMPLES"):
+        assert f"`{fact} = {getattr(data, fact)}`" in datasheet, fact
+
+
+def test_loaded_data_has_the_documented_shape_dtype_and_relation():
+    x, y = load_dataset()
+    assert x.shape == y.shape == (data.N_SAMPLES, 1)
+    assert x.dtype == y.dtype == torch.float32
+    low, high = data.X_RANGE
+    assert low <= x.min() and x.max() <= high
+    # The least-squares line recovers the ground truth to within the
+    # standard error that N samples of this noise allow (about 0.01 here).
+    design = torch.cat([x, torch.ones_like(x)], dim=1).double()
+    slope, bias = torch.linalg.lstsq(design, y.double()).solution.ravel()
+    assert slope.item() == pytest.approx(data.TRUE_SLOPE, abs=0.05)
+    assert bias.item() == pytest.approx(data.TRUE_BIAS, abs=0.1)
+    residual = y.double() - design @ torch.stack([slope, bias]).unsqueeze(1)
+    assert residual.std().item() == pytest.approx(data.NOISE_STD, rel=0.1)
+
+
+def test_the_loader_finds_the_data_from_another_working_directory(tmp_path):
+    # A Binder kernel starts in book/; pytest may start anywhere.
+    script = "from autodiff_book.data import load_dataset; load_dataset()"
+    env = {k: v for k, v in os.environ.items() if k != data.DATA_DIR_ENV}
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, cwd=tmp_path, env=env
+    )
+
+
+def test_the_environment_variable_chooses_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(MissingDataError, match=re.escape(str(tmp_path))):
+        load_dataset()
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A writable copy of the committed data files."""
+    for name in data.FILE_NAMES:
+        (tmp_path / name).write_bytes((COMMITTED / name).read_bytes())
+    return tmp_path
+
+
+def test_a_missing_file_is_named(data_copy):
+    (data_copy / "y.pt").unlink()
+    with pytest.raises(MissingDataError, match=r"y\.pt not found"):
+        load_dataset(data_copy)
+
+
+def test_a_missing_file_is_also_a_file_not_found_error(data_copy):
+    (data_copy / "X.pt").unlink()
+    with pytest.raises(FileNotFoundError):
+        load_dataset(data_copy)
+
+
+def test_an_altered_file_is_refused(data_copy):
+    x, _ = load_dataset(data_copy)
+    x[0, 0] += 1.0
+    (data_copy / "X.pt").write_bytes(data.tensor_bytes(x))
+    with pytest.raises(ChecksumError, match="altered or corrupted"):
+        load_dataset(data_copy)
+
+
+def test_a_truncated_file_is_refused(data_copy):
+    payload = (data_copy / "y.pt").read_bytes()
+    (data_copy / "y.pt").write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(ChecksumError, match=r"y\.pt has been altered"):
+        load_dataset(data_copy)
+    with pytest.raises(DataFormatError, match="not a readable torch file"):
+        load_dataset(data_copy, checksums=None)
+
+
+class Payload:
+    """A pickled object that creates a marker file if it is ever unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_pickled_object_is_refused_without_running(tmp_path):
+    path, marker = tmp_path / "X.pt", tmp_path / "ran"
+    torch.save({"tensor": torch.zeros(3), "payload": Payload(marker)}, path)
+    with pytest.raises(DataFormatError, match="other than tensors"):
+        load_tensor(path, sha256=None)
+    assert not marker.exists()
+
+
+def test_a_raw_pickle_is_refused(tmp_path):
+    path, marker = tmp_path / "X.pt", tmp_path / "ran"
+    path.write_bytes(pickle.dumps(Payload(marker)))
+    with pytest.raises(DataFormatError, match="refused without being run"):
+        load_tensor(path, sha256=None)
+    assert not marker.exists()
+
+
+def test_a_container_of_tensors_is_not_a_data_file(tmp_path):
+    path = tmp_path / "X.pt"
+    torch.save([torch.zeros(3, 1)], path)
+    with pytest.raises(DataFormatError, match="holds a list"):
+        load_tensor(path, sha256=None)
+
+
+def write_pair(folder: Path, x: torch.Tensor, y: torch.Tensor) -> Path:
+    (folder / "X.pt").write_bytes(data.tensor_bytes(x))
+    (folder / "y.pt").write_bytes(data.tensor_bytes(y))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (torch.zeros(5), torch.zeros(5, 1), r"X\.pt has shape \(5,\)"),
+        (torch.zeros(5, 1), torch.zeros(5), r"y\.pt has shape \(5,\)"),
+        (torch.zeros(5, 2), torch.zeros(5, 1), r"shape \(5, 2\)"),
+        (torch.zeros(0, 1), torch.zeros(0, 1), r"shape \(0, 1\)"),
+        (
+            torch.zeros(5, 1, dtype=torch.float64),
+            torch.zeros(5, 1),
+            "dtype torch.float64, expected torch.float32",
+        ),
+        (torch.zeros(5, 1), torch.zeros(4, 1), "5 samples but y.pt has 4"),
+    ],
+)
+def test_wrong_shapes_and_dtypes_are_refused(tmp_path, x, y, message):
+    folder = write_pair(tmp_path, x, y)
+    with pytest.raises(DataFormatError, match=message):
+        load_dataset(folder, checksums=None)
+
+
+def test_a_data_set_of_ones_own_loads_without_checksums(tmp_path):
+    x, y = torch.rand(7, 1), torch.rand(7, 1)
+    loaded_x, loaded_y = load_dataset(
+        write_pair(tmp_path, x, y), checksums=None
+    )
+    assert torch.equal(loaded_x, x) and torch.equal(loaded_y, y)
+
+
+def test_every_data_error_is_a_data_set_error():
+    for error in (MissingDataError, ChecksumError, DataFormatError):
+        assert issubclass(error, data.DataSetError)
