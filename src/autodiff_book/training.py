@@ -1,0 +1,354 @@
+"""Train the linear model of Part II by hand, with swappable update rules.
+
+The loop is the one the chapters build step by step: batches from a seeded
+``DataLoader``, zeroed gradients, a forward pass, the mean squared error,
+``backward()``, and an update of the parameter tensor under
+``torch.no_grad()``. The update itself is a small object with a ``step``
+method (``SGD`` or ``Momentum``), so the two rules are interchangeable.
+The loop prints nothing: it returns a ``History`` that the chapters plot
+and from which early stopping picks its epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+ON_DIVERGENCE = ("raise", "stop")
+
+
+class DivergenceError(RuntimeError):
+    """The loss became inf or nan; ``history`` holds the record so far."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def linear_model(x: torch.Tensor, parameters: torch.Tensor) -> torch.Tensor:
+    """Predict ``slope * x + bias`` with ``parameters = [slope, bias]``."""
+    return parameters[0] * x + parameters[1]
+
+
+def mean_squared_error(
+    predictions: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Mean of the squared differences, refusing to broadcast shapes.
+
+    ``(N, 1) - (N,)`` would silently broadcast to ``(N, N)`` and average
+    N * N wrong differences, so shapes must match exactly.
+    """
+    if predictions.shape != targets.shape:
+        raise ValueError(
+            "predictions and targets must have the same shape, got "
+            f"{tuple(predictions.shape)} and {tuple(targets.shape)}; "
+            "reshape one of them (e.g. with .reshape(-1, 1)) instead of "
+            "letting the subtraction broadcast"
+        )
+    return ((predictions - targets) ** 2).mean()
+
+
+def _check_real(name: str, value) -> float:
+    # bool is an int in Python, but True as a learning rate is a mistake.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_learning_rate(learning_rate) -> float:
+    learning_rate = _check_real("learning_rate", learning_rate)
+    if learning_rate <= 0:
+        raise ValueError(
+            f"learning_rate must be a positive number, got {learning_rate!r}"
+        )
+    return learning_rate
+
+
+def _gradient_of(parameters: torch.Tensor) -> torch.Tensor:
+    if parameters.grad is None:
+        raise RuntimeError(
+            "parameters.grad is None: call loss.backward() before step()"
+        )
+    return parameters.grad
+
+
+class UpdateRule(Protocol):
+    """What the training loop needs from an update rule."""
+
+    def reset(self) -> None: ...
+
+    def step(self, parameters: torch.Tensor) -> None: ...
+
+
+class SGD:
+    """Plain gradient descent: theta <- theta - learning_rate * grad."""
+
+    def __init__(self, learning_rate: float) -> None:
+        self.learning_rate = _check_learning_rate(learning_rate)
+
+    def reset(self) -> None:
+        """Forget any state (plain SGD has none)."""
+
+    def step(self, parameters: torch.Tensor) -> None:
+        """Update ``parameters`` in place from ``parameters.grad``."""
+        gradient = _gradient_of(parameters)
+        # Outside no_grad, autograd would record the update as part of the
+        # graph (and refuses in-place changes of a leaf that needs grad).
+        with torch.no_grad():
+            parameters -= self.learning_rate * gradient
+
+    def __repr__(self) -> str:
+        return f"SGD(learning_rate={self.learning_rate})"
+
+
+class Momentum:
+    """Gradient descent with momentum, as the problem set defines it.
+
+    ``b_0 = g_0``, ``b_t = momentum * b_{t-1} + g_t`` and
+    ``theta_t = theta_{t-1} - learning_rate * b_t``. Any finite momentum is
+    accepted, including negative values and values of 1 or more, so that
+    their effect can be measured.
+    """
+
+    def __init__(self, learning_rate: float, momentum: float) -> None:
+        self.learning_rate = _check_learning_rate(learning_rate)
+        self.momentum = _check_real("momentum", momentum)
+        self.buffer: torch.Tensor | None = None
+
+    def reset(self) -> None:
+        """Forget the accumulated velocity before a new training run."""
+        self.buffer = None
+
+    def step(self, parameters: torch.Tensor) -> None:
+        """Update ``parameters`` in place from ``parameters.grad``."""
+        gradient = _gradient_of(parameters)
+        with torch.no_grad():
+            if self.buffer is None:
+                self.buffer = gradient.clone()
+            else:
+                self.buffer = self.momentum * self.buffer + gradient
+            parameters -= self.learning_rate * self.buffer
+
+    def __repr__(self) -> str:
+        return (
+            f"Momentum(learning_rate={self.learning_rate}, "
+            f"momentum={self.momentum})"
+        )
+
+
+@dataclass
+class History:
+    """What a training run recorded.
+
+    Epoch lists are indexed from 0: entry ``k`` was measured after ``k + 1``
+    epochs of training.
+    """
+
+    update_losses: list[float] = field(default_factory=list)
+    epoch_train_losses: list[float] = field(default_factory=list)
+    epoch_val_losses: list[float] = field(default_factory=list)
+    snapshots: list[torch.Tensor] = field(default_factory=list)
+    # Updates completed when a loss first turned inf or nan; None if never.
+    diverged_at: int | None = None
+
+    def best_epoch(self, split: str = "validation") -> int:
+        """0-based index of the epoch with the lowest full-set loss.
+
+        Args:
+            split: ``"validation"`` or ``"train"``.
+        """
+        losses = {
+            "validation": self.epoch_val_losses,
+            "train": self.epoch_train_losses,
+        }
+        if split not in losses:
+            raise ValueError(
+                f"split must be 'validation' or 'train', got {split!r}"
+            )
+        if not losses[split]:
+            raise ValueError(
+                f"no {split} losses were recorded"
+                + (
+                    "; pass x_val and y_val to train_linear_model"
+                    if split == "validation"
+                    else ""
+                )
+            )
+        # The first of equal minima, like torch.argmin.
+        return min(range(len(losses[split])), key=losses[split].__getitem__)
+
+    def parameters_at(self, epoch: int) -> torch.Tensor:
+        """A copy of the parameters after 0-based epoch ``epoch``."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise TypeError(f"epoch must be an int, got {epoch!r}")
+        if not 0 <= epoch < len(self.snapshots):
+            raise IndexError(
+                f"epoch {epoch} is out of range: snapshots exist for "
+                f"epochs 0 to {len(self.snapshots) - 1}"
+            )
+        return self.snapshots[epoch].clone()
+
+
+def _check_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
+def _check_pair(x, y, x_name: str, y_name: str) -> None:
+    for name, tensor in ((x_name, x), (y_name, y)):
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor, got {type(tensor).__name__}"
+            )
+        if not tensor.is_floating_point():
+            raise TypeError(
+                f"{name} must hold floating-point numbers, got {tensor.dtype}"
+            )
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{x_name} and {y_name} must have the same number of samples, "
+            f"got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{x_name} and {y_name} are empty: no samples")
+    if x.ndim != 2 or x.shape[1] != 1 or x.shape != y.shape:
+        raise ValueError(
+            f"{x_name} and {y_name} must both have shape (N, 1), got "
+            f"{tuple(x.shape)} and {tuple(y.shape)}; reshape with "
+            ".reshape(-1, 1)"
+        )
+    if x.dtype != y.dtype:
+        raise TypeError(
+            f"{x_name} and {y_name} must share a dtype, got {x.dtype} "
+            f"and {y.dtype}"
+        )
+
+
+def _initial_parameters(initial, dtype: torch.dtype) -> torch.Tensor:
+    if initial is None:
+        return torch.zeros(2, dtype=dtype, requires_grad=True)
+    if not isinstance(initial, torch.Tensor) or initial.shape != (2,):
+        raise ValueError(
+            "initial must be a tensor [slope, bias] of shape (2,), got "
+            f"{getattr(initial, 'shape', type(initial).__name__)}"
+        )
+    return initial.detach().to(dtype).clone().requires_grad_(True)
+
+
+def _divergence_message(
+    what: str, update: int, epoch: int, epochs: int, rule
+) -> str:
+    advice = "try a smaller learning rate"
+    if isinstance(rule, Momentum):
+        advice += " or a momentum between 0 and 1"
+    return (
+        f"training diverged: {what} became inf or nan at update {update} "
+        f"(counting from 0), in epoch {epoch + 1} of {epochs} (counting "
+        f"from 1); {advice}"
+    )
+
+
+def _full_set_loss(x, y, parameters) -> float:
+    with torch.no_grad():
+        return mean_squared_error(linear_model(x, parameters), y).item()
+
+
+def train_linear_model(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    rule: UpdateRule,
+    epochs: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+    initial: torch.Tensor | None = None,
+    on_divergence: str = "raise",
+) -> tuple[torch.Tensor, History]:
+    """Fit ``slope * x + bias`` to ``y`` by mini-batch gradient descent.
+
+    Args:
+        x, y: training inputs and targets, both of shape ``(N, 1)``.
+        rule: the update rule, e.g. ``SGD(0.01)``; it is reset first.
+        epochs: passes over the training data.
+        batch_size: samples per update (the last batch may be smaller).
+        seed: seeds the generator that shuffles the batches.
+        x_val, y_val: optional validation data, measured after each epoch.
+        initial: starting ``[slope, bias]``; zeros by default.
+        on_divergence: ``"raise"`` a ``DivergenceError`` or ``"stop"`` and
+            return what was recorded, when the loss becomes inf or nan.
+
+    Returns:
+        ``(parameters, history)``: the final ``[slope, bias]`` (detached)
+        and the ``History`` of the run.
+    """
+    _check_pair(x, y, "x", "y")
+    validating = x_val is not None or y_val is not None
+    if validating:
+        if x_val is None or y_val is None:
+            raise ValueError("pass both x_val and y_val, or neither")
+        _check_pair(x_val, y_val, "x_val", "y_val")
+    epochs = _check_count("epochs", epochs)
+    batch_size = _check_count("batch_size", batch_size)
+    if not callable(getattr(rule, "step", None)):
+        raise TypeError(
+            f"rule must have a step(parameters) method, got {rule!r}"
+        )
+    if on_divergence not in ON_DIVERGENCE:
+        raise ValueError(
+            f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}"
+        )
+    if hasattr(rule, "reset"):
+        rule.reset()
+
+    parameters = _initial_parameters(initial, x.dtype)
+    loader = DataLoader(
+        TensorDataset(x, y),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    history = History()
+
+    def diverged(what: str, epoch: int):
+        history.diverged_at = len(history.update_losses)
+        message = _divergence_message(
+            what, history.diverged_at, epoch, epochs, rule
+        )
+        if on_divergence == "raise":
+            raise DivergenceError(message, history)
+        return parameters.detach().clone(), history
+
+    for epoch in range(epochs):
+        for x_batch, y_batch in loader:
+            # backward() adds to .grad, so last batch's gradient must go.
+            if parameters.grad is not None:
+                parameters.grad.zero_()
+            predictions = linear_model(x_batch, parameters)
+            loss = mean_squared_error(predictions, y_batch)
+            if not torch.isfinite(loss):
+                return diverged("the batch loss", epoch)
+            loss.backward()
+            rule.step(parameters)
+            history.update_losses.append(loss.item())
+        losses = [_full_set_loss(x, y, parameters)]
+        if validating:
+            losses.append(_full_set_loss(x_val, y_val, parameters))
+        if not all(math.isfinite(value) for value in losses):
+            return diverged("the full-set loss", epoch)
+        history.epoch_train_losses.append(losses[0])
+        if validating:
+            history.epoch_val_losses.append(losses[1])
+        history.snapshots.append(parameters.detach().clone())
+    return parameters.detach().clone(), history

@@ -1,0 +1,410 @@
+"""Tests of the hand-written training loop and its two update rules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from autodiff_book.data import load_dataset
+from autodiff_book.training import (
+    SGD,
+    DivergenceError,
+    History,
+    Momentum,
+    linear_model,
+    mean_squared_error,
+    train_linear_model,
+)
+
+# float64 comparisons of two implementations of the same arithmetic: they
+# may differ only by rounding, far below this.
+TOLERANCE_64 = {"rtol": 1e-10, "atol": 1e-12}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def data64(data):
+    x, y = data
+    return x.double(), y.double()
+
+
+def seeded_batches(x, y, batch_size, seed):
+    """The loader train_linear_model builds, written again here."""
+    return DataLoader(
+        TensorDataset(x, y),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def test_linear_model_is_slope_times_x_plus_bias():
+    x = torch.tensor([[0.0], [1.0], [-2.0]])
+    out = linear_model(x, torch.tensor([3.0, -1.0]))
+    assert out.shape == (3, 1)
+    torch.testing.assert_close(out, torch.tensor([[-1.0], [2.0], [-7.0]]))
+
+
+def test_mean_squared_error_matches_torch(data64):
+    x, y = data64
+    predictions = 2 * x
+    torch.testing.assert_close(
+        mean_squared_error(predictions, y),
+        torch.nn.functional.mse_loss(predictions, y),
+        **TOLERANCE_64,
+    )
+
+
+@pytest.mark.parametrize(
+    ("predictions_shape", "targets_shape"),
+    [((5, 1), (5,)), ((5,), (5, 1)), ((5, 1), (4, 1)), ((5, 1), (1, 5))],
+)
+def test_mean_squared_error_refuses_to_broadcast(
+    predictions_shape, targets_shape
+):
+    with pytest.raises(ValueError, match="must have the same shape, got"):
+        mean_squared_error(
+            torch.zeros(predictions_shape), torch.zeros(targets_shape)
+        )
+
+
+def torch_optimizer_for(rule):
+    """The torch.optim.SGD configuration that should match ``rule``."""
+    if isinstance(rule, Momentum):
+        return {
+            "lr": rule.learning_rate,
+            "momentum": rule.momentum,
+            "dampening": 0,
+            "nesterov": False,
+        }
+    return {"lr": rule.learning_rate}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        SGD(0.01),
+        SGD(0.1),
+        Momentum(0.01, 0.0),
+        Momentum(0.001, 0.5),
+        Momentum(0.001, 0.9),
+        Momentum(0.001, 1.0),
+    ],
+    ids=repr,
+)
+def test_rule_matches_torch_optim_sgd_step_for_step(rule, data64):
+    x, y = data64
+    ours = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    theirs = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([theirs], **torch_optimizer_for(rule))
+    rule.reset()
+    steps = 0
+    for _ in range(3):
+        for x_batch, y_batch in seeded_batches(x, y, 32, seed=0):
+            ours.grad = None
+            mean_squared_error(linear_model(x_batch, ours), y_batch).backward()
+            rule.step(ours)
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(
+                linear_model(x_batch, theirs), y_batch
+            ).backward()
+            optimizer.step()
+            steps += 1
+            torch.testing.assert_close(
+                ours.detach(), theirs.detach(), **TOLERANCE_64
+            )
+    assert steps == 3 * math.ceil(len(x) / 32)
+    # The parameters really moved, so the comparison compared something.
+    assert ours.detach().abs().min() > 0.1
+
+
+@pytest.mark.parametrize("rule", [SGD(0.01), Momentum(0.01, 0.9)], ids=repr)
+def test_rule_step_without_gradient_is_refused(rule):
+    with pytest.raises(RuntimeError, match=r"grad is None: call loss"):
+        rule.step(torch.zeros(2, requires_grad=True))
+
+
+def closed_form_fit(x, y):
+    """Least-squares [slope, bias] from torch.linalg.lstsq."""
+    design = torch.cat([x, torch.ones_like(x)], dim=1)
+    return torch.linalg.lstsq(design, y).solution.flatten()
+
+
+def test_full_batch_training_reaches_least_squares(data64):
+    x, y = data64
+    parameters, history = train_linear_model(
+        x, y, rule=SGD(0.1), epochs=500, batch_size=len(x)
+    )
+    # Full-batch gradient descent on a convex quadratic converges
+    # geometrically (rate about 0.86 per step here): 500 steps reach
+    # float64 rounding.
+    torch.testing.assert_close(
+        parameters, closed_form_fit(x, y), rtol=0, atol=1e-9
+    )
+    assert len(history.update_losses) == 500
+
+
+def test_momentum_training_reaches_least_squares(data64):
+    x, y = data64
+    parameters, _ = train_linear_model(
+        x, y, rule=Momentum(0.02, 0.9), epochs=1000, batch_size=len(x)
+    )
+    # Heavy-ball iterations shrink the error by about sqrt(0.9) per step.
+    torch.testing.assert_close(
+        parameters, closed_form_fit(x, y), rtol=0, atol=1e-9
+    )
+
+
+def test_minibatch_training_ends_near_least_squares(data64):
+    x, y = data64
+    parameters, _ = train_linear_model(
+        x, y, rule=SGD(0.01), epochs=30, batch_size=32
+    )
+    # With a constant step, mini-batch noise keeps the parameters jittering
+    # around the optimum; at eta = 0.01 the jitter is below 0.05.
+    torch.testing.assert_close(
+        parameters, closed_form_fit(x, y), rtol=0, atol=0.05
+    )
+
+
+def test_same_seed_is_bit_identical_and_other_seed_differs(data):
+    x, y = data
+    runs = [
+        train_linear_model(x, y, rule=SGD(0.01), epochs=3, seed=seed)
+        for seed in (7, 7, 8)
+    ]
+    (first, first_history), (second, second_history), (third, third_h) = runs
+    assert torch.equal(first, second)
+    assert first_history.update_losses == second_history.update_losses
+    assert not torch.equal(first, third)
+    assert first_history.update_losses != third_h.update_losses
+
+
+def test_rule_object_can_be_reused(data):
+    x, y = data
+    rule = Momentum(0.001, 0.9)
+    first, _ = train_linear_model(x, y, rule=rule, epochs=2)
+    second, _ = train_linear_model(x, y, rule=rule, epochs=2)
+    assert torch.equal(first, second)
+
+
+def test_plain_loop_reproduces_the_helper(data):
+    x, y = data
+    x_train, y_train, x_val, y_val = x[:800], y[:800], x[800:], y[800:]
+    eta, epochs = 0.01, 4
+
+    # The problem set's loop, written out with torch's own MSELoss.
+    criterion = torch.nn.MSELoss()
+    parameters = torch.zeros(2, requires_grad=True)
+    loader = seeded_batches(x_train, y_train, batch_size=32, seed=3)
+    update_losses, train_losses, val_losses, snapshots = [], [], [], []
+    for _ in range(epochs):
+        for inputs, targets in loader:
+            if parameters.grad is not None:
+                parameters.grad.zero_()
+            outputs = parameters[0] * inputs + parameters[1]
+            loss = criterion(outputs, targets)
+            loss.backward()
+            with torch.no_grad():
+                parameters -= eta * parameters.grad
+            update_losses.append(loss.item())
+        with torch.no_grad():
+            train_losses.append(
+                criterion(parameters[0] * x_train + parameters[1], y_train)
+            )
+            val_losses.append(
+                criterion(parameters[0] * x_val + parameters[1], y_val)
+            )
+        snapshots.append(parameters.detach().clone())
+
+    final, history = train_linear_model(
+        x_train,
+        y_train,
+        rule=SGD(eta),
+        epochs=epochs,
+        seed=3,
+        x_val=x_val,
+        y_val=y_val,
+    )
+    # float32, and MSELoss may round differently from our mean of squares.
+    close = {"rtol": 1e-5, "atol": 1e-6}
+    torch.testing.assert_close(
+        torch.tensor(history.update_losses),
+        torch.tensor(update_losses),
+        **close,
+    )
+    torch.testing.assert_close(
+        torch.tensor(history.epoch_train_losses),
+        torch.stack(train_losses),
+        **close,
+    )
+    torch.testing.assert_close(
+        torch.tensor(history.epoch_val_losses),
+        torch.stack(val_losses),
+        **close,
+    )
+    torch.testing.assert_close(
+        torch.stack(history.snapshots), torch.stack(snapshots), **close
+    )
+    torch.testing.assert_close(final, snapshots[-1], **close)
+    assert len(history.update_losses) == epochs * 25
+    assert history.diverged_at is None
+
+
+def test_history_without_validation_has_no_validation_losses(data):
+    x, y = data
+    _, history = train_linear_model(x, y, rule=SGD(0.01), epochs=2)
+    assert history.epoch_val_losses == []
+    assert len(history.epoch_train_losses) == len(history.snapshots) == 2
+    with pytest.raises(ValueError, match="no validation losses were recorded"):
+        history.best_epoch()
+
+
+def test_best_epoch_is_the_first_minimum_counted_from_zero():
+    history = History(
+        epoch_train_losses=[5.0, 4.0, 3.0, 3.0],
+        epoch_val_losses=[3.0, 1.0, 2.0, 1.0],
+        snapshots=[torch.full((2,), float(k)) for k in range(4)],
+    )
+    assert history.best_epoch() == 1
+    assert history.best_epoch("validation") == 1
+    assert history.best_epoch("train") == 2
+    copy = history.parameters_at(3)
+    torch.testing.assert_close(copy, torch.full((2,), 3.0))
+    copy += 1  # a copy: the recorded snapshot must not change
+    torch.testing.assert_close(history.snapshots[3], torch.full((2,), 3.0))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda h: h.best_epoch("test"), ValueError, "split must be"),
+        (lambda h: h.parameters_at(4), IndexError, "epochs 0 to 3"),
+        (lambda h: h.parameters_at(-1), IndexError, "out of range"),
+        (lambda h: h.parameters_at(1.0), TypeError, "epoch must be an int"),
+    ],
+)
+def test_history_rejects_bad_queries(call, error, message):
+    history = History(
+        epoch_train_losses=[1.0] * 4,
+        snapshots=[torch.zeros(2)] * 4,
+    )
+    with pytest.raises(error, match=message):
+        call(history)
+
+
+@pytest.mark.parametrize(
+    ("make_rule", "error", "message"),
+    [
+        (lambda: SGD(0.0), ValueError, "must be a positive number"),
+        (lambda: SGD(-0.1), ValueError, "must be a positive number"),
+        (lambda: SGD(math.inf), ValueError, "must be a finite number"),
+        (lambda: SGD(math.nan), ValueError, "must be a finite number"),
+        (lambda: SGD("0.1"), TypeError, "learning_rate must be a number"),
+        (lambda: SGD(True), TypeError, "learning_rate must be a number"),
+        (lambda: Momentum(0.0, 0.9), ValueError, "must be a positive"),
+        (lambda: Momentum(math.nan, 0.9), ValueError, "finite"),
+        (lambda: Momentum(0.1, math.inf), ValueError, "momentum must be a"),
+        (lambda: Momentum(0.1, None), TypeError, "momentum must be a num"),
+    ],
+)
+def test_rules_reject_bad_hyper_parameters(make_rule, error, message):
+    with pytest.raises(error, match=message):
+        make_rule()
+
+
+@pytest.mark.parametrize("momentum", [-1.0, 0.0, 1.0, 2.0])
+def test_momentum_allows_values_outside_zero_one(momentum):
+    assert Momentum(0.001, momentum).momentum == momentum
+
+
+def column(n, dtype=torch.float32):
+    return torch.linspace(0, 1, n, dtype=dtype).reshape(-1, 1)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an int"),
+        ({"epochs": 0}, ValueError, "epochs must be at least 1"),
+        ({"epochs": True}, TypeError, "epochs must be an int"),
+        ({"y": column(9)}, ValueError, "same number of samples"),
+        ({"x": column(0), "y": column(0)}, ValueError, "are empty"),
+        ({"y": column(10).flatten()}, ValueError, r"shape \(N, 1\)"),
+        (
+            {"x": column(10).reshape(5, 2), "y": column(10).reshape(5, 2)},
+            ValueError,
+            r"shape \(N, 1\)",
+        ),
+        ({"x": [[1.0]] * 10}, TypeError, "x must be a torch.Tensor"),
+        ({"y": torch.ones(10, 1, dtype=torch.long)}, TypeError, "floating"),
+        ({"y": column(10, torch.float64)}, TypeError, "share a dtype"),
+        ({"x_val": column(5)}, ValueError, "both x_val and y_val"),
+        (
+            {"x_val": column(5), "y_val": column(4)},
+            ValueError,
+            "x_val and y_val must have the same number",
+        ),
+        ({"rule": 0.01}, TypeError, r"rule must have a step"),
+        ({"on_divergence": "ignore"}, ValueError, "'raise' or 'stop'"),
+        ({"initial": torch.zeros(3)}, ValueError, r"shape \(2,\)"),
+    ],
+)
+def test_training_rejects_bad_input(arguments, error, message):
+    settings = {"x": column(10), "y": column(10), "rule": SGD(0.1)}
+    settings.update({"epochs": 1, **arguments})
+    with pytest.raises(error, match=message):
+        train_linear_model(**settings)
+
+
+@pytest.mark.parametrize(
+    ("rule", "advice"),
+    [
+        (SGD(1.0), "smaller learning rate"),
+        (Momentum(0.001, 1.5), "momentum between 0 and 1"),
+    ],
+    ids=repr,
+)
+def test_divergence_raises_with_the_partial_history(rule, advice, data):
+    x, y = data
+    with pytest.raises(DivergenceError, match=advice) as caught:
+        train_linear_model(x, y, rule=rule, epochs=50)
+    history = caught.value.history
+    assert history.diverged_at is not None
+    assert history.diverged_at == len(history.update_losses)
+    assert f"at update {history.diverged_at}" in str(caught.value)
+    assert all(math.isfinite(loss) for loss in history.update_losses)
+
+
+@pytest.mark.parametrize("rule", [SGD(1.0), Momentum(0.001, 1.5)], ids=repr)
+def test_divergence_can_stop_and_keep_the_record(rule, data):
+    x, y = data
+    _, history = train_linear_model(
+        x, y, rule=rule, epochs=50, on_divergence="stop"
+    )
+    assert history.diverged_at is not None
+    # Stopped early, and nothing non-finite was recorded.
+    assert len(history.epoch_train_losses) < 50
+    assert len(history.snapshots) == len(history.epoch_train_losses)
+    recorded = history.update_losses + history.epoch_train_losses
+    assert all(math.isfinite(loss) for loss in recorded)
+
+
+def test_initial_parameters_are_used_and_not_modified(data):
+    x, y = data
+    initial = torch.tensor([2.0, -1.0])
+    _, history = train_linear_model(
+        x, y, rule=SGD(1e-9), epochs=1, initial=initial
+    )
+    torch.testing.assert_close(initial, torch.tensor([2.0, -1.0]))
+    torch.testing.assert_close(
+        history.snapshots[0], initial, rtol=0, atol=1e-6
+    )
