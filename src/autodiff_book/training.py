@@ -263,6 +263,26 @@ def _full_set_loss(x, y, parameters) -> float:
         return mean_squared_error(linear_model(x, parameters), y).item()
 
 
+def _check_training_arguments(
+    x, y, x_val, y_val, rule, epochs, batch_size, on_divergence
+) -> None:
+    _check_pair(x, y, "x", "y")
+    if (x_val is None) != (y_val is None):
+        raise ValueError("pass both x_val and y_val, or neither")
+    if x_val is not None:
+        _check_pair(x_val, y_val, "x_val", "y_val")
+    _check_count("epochs", epochs)
+    _check_count("batch_size", batch_size)
+    if not callable(getattr(rule, "step", None)):
+        raise TypeError(
+            f"rule must have a step(parameters) method, got {rule!r}"
+        )
+    if on_divergence not in ON_DIVERGENCE:
+        raise ValueError(
+            f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}"
+        )
+
+
 def train_linear_model(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -293,24 +313,12 @@ def train_linear_model(
         ``(parameters, history)``: the final ``[slope, bias]`` (detached)
         and the ``History`` of the run.
     """
-    _check_pair(x, y, "x", "y")
-    validating = x_val is not None or y_val is not None
-    if validating:
-        if x_val is None or y_val is None:
-            raise ValueError("pass both x_val and y_val, or neither")
-        _check_pair(x_val, y_val, "x_val", "y_val")
-    epochs = _check_count("epochs", epochs)
-    batch_size = _check_count("batch_size", batch_size)
-    if not callable(getattr(rule, "step", None)):
-        raise TypeError(
-            f"rule must have a step(parameters) method, got {rule!r}"
-        )
-    if on_divergence not in ON_DIVERGENCE:
-        raise ValueError(
-            f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}"
-        )
+    _check_training_arguments(
+        x, y, x_val, y_val, rule, epochs, batch_size, on_divergence
+    )
+    validating = x_val is not None
     if hasattr(rule, "reset"):
-        rule.reset()
+        rule.reset()  # a momentum rule must not carry a previous run's state
 
     parameters = _initial_parameters(initial, x.dtype)
     loader = DataLoader(
@@ -332,7 +340,7 @@ def train_linear_model(
 
     for epoch in range(epochs):
         for x_batch, y_batch in loader:
-            # backward() adds to .grad, so last batch's gradient must go.
+            # backward() adds to .grad: the last batch's gradient must go.
             if parameters.grad is not None:
                 parameters.grad.zero_()
             predictions = linear_model(x_batch, parameters)
