@@ -27,5 +27,37 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest
 
+# Browser-side files, pinned by package-lock.json: MathJax (served by the
+# site itself, no CDN), axe-core (accessibility tests), Lighthouse
+# (scripts/lighthouse.sh).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The part of MathJax the site publishes: _config.yml's html_extra_path puts
+# _mathjax/mathjax/ at the site's root. The tests' copy of the project takes
+# this folder along, so it is made before the build and before the tests.
+MATHJAX_JS := _mathjax/mathjax/tex-mml-chtml.js
+$(MATHJAX_JS): node_modules/.installed
+	rm -rf _mathjax && mkdir -p _mathjax/mathjax
+	cd node_modules/mathjax/es5 && cp -r --parents tex-mml-chtml.js \
+	    input/tex/extensions output/chtml/fonts/woff-v2 a11y sre \
+	    $(CURDIR)/_mathjax/mathjax/
+
+# Debian's Chromium and its driver for the browser tests, when missing.
+# Only root installs them (CI runs as root); elsewhere the browser tests
+# skip and say how to install them (never under CI=true).
+.PHONY: browser
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    chromium chromium-driver; \
+	else echo "No Chromium: browser tests will skip; install with" \
+	    "sudo apt-get install chromium chromium-driver"; fi
+
+site: $(MATHJAX_JS)
+test: $(MATHJAX_JS) browser
+
 clean:
-	rm -rf _build
+	rm -rf _build _mathjax
