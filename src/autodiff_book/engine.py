@@ -1,0 +1,139 @@
+"""A scalar reverse-mode autodiff engine in plain Python, after micrograd.
+
+``Value`` wraps one number. Every arithmetic operation returns a new
+``Value`` that remembers its inputs (``_prev``), the operation (``_op``)
+and a closure ``_backward`` that applies the local derivative (the chain
+rule for that one step). ``backward`` visits the recorded graph once, in
+reverse topological order, so a node used twice receives both
+contributions before it passes its own gradient on.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+
+def _as_value(other) -> Value:
+    """Wrap a plain number; reject anything that is not a real number."""
+    if isinstance(other, Value):
+        return other
+    if isinstance(other, Real) and not isinstance(other, bool):
+        return Value(float(other))
+    raise TypeError(
+        f"a Value can only be combined with a Value or a real number, "
+        f"got {type(other).__name__}"
+    )
+
+
+class Value:
+    """A scalar that records how it was computed, for reverse mode."""
+
+    def __init__(self, data: float, _prev: tuple = (), _op: str = ""):
+        if not isinstance(data, Real) or isinstance(data, bool):
+            raise TypeError(
+                f"Value holds a real number, got {type(data).__name__}"
+            )
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = _prev
+        self._op = _op
+        self._backward = lambda: None
+
+    def __add__(self, other) -> Value:
+        other = _as_value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other) -> Value:
+        other = _as_value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, exponent: float) -> Value:
+        # A constant exponent keeps the rule simple: d(x^k)/dx = k x^(k-1).
+        if not isinstance(exponent, Real) or isinstance(exponent, bool):
+            raise TypeError(
+                "the exponent must be a real number (a constant), got "
+                f"{type(exponent).__name__}"
+            )
+        out = Value(self.data**exponent, (self,), f"**{exponent:g}")
+
+        def _backward():
+            self.grad += exponent * self.data ** (exponent - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self) -> Value:
+        """e to the power of this value."""
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad  # d(e^x)/dx = e^x
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e^(-x)), composed of the operations above."""
+        return 1 / (1 + (-self).exp())
+
+    # Everything below is built from +, *, ** and exp: no new derivatives.
+    def __neg__(self) -> Value:
+        return self * -1
+
+    def __sub__(self, other) -> Value:
+        return self + (-_as_value(other))
+
+    def __truediv__(self, other) -> Value:
+        return self * _as_value(other) ** -1
+
+    def __radd__(self, other) -> Value:
+        return _as_value(other) + self
+
+    def __rmul__(self, other) -> Value:
+        return _as_value(other) * self
+
+    def __rsub__(self, other) -> Value:
+        return _as_value(other) - self
+
+    def __rtruediv__(self, other) -> Value:
+        return _as_value(other) / self
+
+    def backward(self) -> None:
+        """Add d(self)/d(node) to ``grad`` of every node self depends on.
+
+        Like torch, gradients accumulate: set ``grad`` back to zero before
+        a second call if you want fresh ones.
+        """
+        # Iterative depth-first search: a node goes into `order` only after
+        # all its inputs, and no Python recursion limits the graph's depth.
+        order, visited = [], set()
+        stack = [(self, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+            elif node not in visited:
+                visited.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in node._prev)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
