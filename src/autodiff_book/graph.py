@@ -201,9 +201,15 @@ def draw_graph(
         ``(figure, axes)``. Arrows follow the forward computation; the
         backward pass walks them the other way.
     """
-    graph = output if isinstance(output, Graph) else walk_graph(output, names)
+    if not isinstance(output, torch.Tensor | Graph):
+        raise TypeError(
+            "draw_graph needs a torch.Tensor or a Graph, got "
+            f"{type(output).__name__}"
+        )
     if width <= 0:
         raise ValueError(f"width must be positive, got {width}")
+    is_graph = isinstance(output, Graph)
+    graph = output if is_graph else walk_graph(output, names)
     position = layout_graph(graph)
     depth = graph.output.layer + 1
     figure, axes = new_figure(width=width, height=0.9 + 0.85 * depth)

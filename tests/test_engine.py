@@ -1,0 +1,180 @@
+"""The scalar engine against torch in float64, the micrograd way.
+
+Every expression is written once, as a function of its inputs, and run
+twice: on the engine's ``Value`` and on float64 tensors. The value and
+every input's gradient must agree within 1e-6.
+"""
+
+import math
+import sys
+
+import pytest
+import torch
+
+from autodiff_book.engine import Value
+from autodiff_book.functions import bump, bump_derivative, vector_function
+
+TOLERANCE = 1e-6
+
+
+def engine_result(f, *point):
+    """Value and input gradients of f at point, computed by the engine."""
+    inputs = [Value(p) for p in point]
+    out = f(*inputs)
+    out.backward()
+    return out.data, [v.grad for v in inputs]
+
+
+def torch_result(f, *point):
+    """Value and input gradients of f at point, computed by torch."""
+    inputs = [
+        torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in point
+    ]
+    out = f(*inputs)
+    out.backward()
+    return out.item(), [t.grad.item() for t in inputs]
+
+
+# Each works on a Value and on a tensor alike: operators, .exp(),
+# .sigmoid().
+EXPRESSIONS = {
+    "add": (lambda a, b: a + b, (1.5, -2.0)),
+    "sub": (lambda a, b: a - b, (1.5, -2.0)),
+    "mul": (lambda a, b: a * b, (1.5, -2.0)),
+    "div": (lambda a, b: a / b, (1.5, -2.0)),
+    "pow": (lambda a: a**3, (1.3,)),
+    "negative power": (lambda a: a**-2.5, (1.3,)),
+    "neg": (lambda a: -a, (0.7,)),
+    "exp": (lambda a: a.exp(), (0.7,)),
+    "sigmoid": (lambda a: a.sigmoid(), (-1.2,)),
+    "radd rmul": (lambda a: 2.0 + 3 * a, (0.4,)),
+    "rsub rtruediv": (lambda a: 5.0 - 1 / a, (0.4,)),
+    "micrograd mix": (
+        lambda a, b: (a * b + b**3).exp() / (1 + a * a) - (-b) * a,
+        (-0.4, 0.6),
+    ),
+    "bump (problem 1.1)": (bump, (2.0,)),
+    "problem 1.3 first component": (lambda x, y: x**2 + y**2, (1.376, 2.123)),
+    "problem 1.3 second component": (
+        lambda x, y: 2 * x**2 * y**2,
+        (1.376, 2.123),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("f", "point"), EXPRESSIONS.values(), ids=EXPRESSIONS.keys()
+)
+def test_engine_matches_torch(f, point):
+    value, grads = engine_result(f, *point)
+    torch_value, torch_grads = torch_result(f, *point)
+    assert value == pytest.approx(torch_value, abs=TOLERANCE)
+    assert grads == pytest.approx(torch_grads, abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("x", [-4.0, -0.5, 0.0, 0.173, 3.0])
+def test_sigmoid_gradient_matches_torch_and_closed_form(x):
+    value, (grad,) = engine_result(Value.sigmoid, x)
+    _, (torch_grad,) = torch_result(torch.sigmoid, x)
+    s = 1 / (1 + math.exp(-x))
+    assert value == pytest.approx(s, abs=TOLERANCE)
+    assert grad == pytest.approx(torch_grad, abs=TOLERANCE)
+    assert grad == pytest.approx(s * (1 - s), abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("x", [-1.0, 2.0, 5.0, 7.5])
+def test_bump_gradient_matches_closed_form(x):
+    _, (grad,) = engine_result(bump, x)
+    assert grad == pytest.approx(bump_derivative(x), abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("component", [0, 1])
+def test_vector_function_components_match_torch(component):
+    def engine_f(x, y):
+        return (x**2 + y**2, 2 * x**2 * y**2)[component]
+
+    def torch_f(x, y):
+        return vector_function(x, y)[component]
+
+    point = (1.376, 2.123)
+    value, grads = engine_result(engine_f, *point)
+    torch_value, torch_grads = torch_result(torch_f, *point)
+    assert value == pytest.approx(torch_value, abs=TOLERANCE)
+    assert grads == pytest.approx(torch_grads, abs=TOLERANCE)
+
+
+def test_node_used_twice_gets_both_contributions():
+    def f(a):
+        b = a + a
+        return b + b
+
+    _, (grad,) = engine_result(f, -4.0)
+    _, (torch_grad,) = torch_result(f, -4.0)
+    assert grad == pytest.approx(torch_grad, abs=TOLERANCE)
+    assert grad == pytest.approx(4.0)
+
+
+def test_shared_intermediate_node():
+    # micrograd's own case: an intermediate value reused by two branches.
+    def f(a, b):
+        c = a * b
+        d = c + c * c
+        return d / (c + 1) + c.exp()
+
+    value, grads = engine_result(f, 0.3, -0.8)
+    torch_value, torch_grads = torch_result(f, 0.3, -0.8)
+    assert value == pytest.approx(torch_value, abs=TOLERANCE)
+    assert grads == pytest.approx(torch_grads, abs=TOLERANCE)
+
+
+def test_chain_deeper_than_recursion_limit():
+    depth = 3 * sys.getrecursionlimit() + 20_000
+
+    def chain(x):
+        out = x
+        for _ in range(depth):
+            out = out * (1 + 1 / depth)
+        return out
+
+    value, (grad,) = engine_result(chain, 1.0)
+    torch_value, (torch_grad,) = torch_result(chain, 1.0)
+    assert depth > 10_000
+    assert grad == pytest.approx(torch_grad, abs=TOLERANCE)
+    assert grad == pytest.approx((1 + 1 / depth) ** depth, rel=1e-9)
+    assert value == pytest.approx(torch_value, abs=TOLERANCE)
+
+
+def test_gradients_accumulate_like_torch():
+    x = Value(3.0)
+    (x * x).backward()
+    (x * x).backward()
+    assert x.grad == pytest.approx(2 * 2 * 3.0)
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0], True])
+def test_value_rejects_non_numbers(bad):
+    with pytest.raises(TypeError, match="Value holds a real number"):
+        Value(bad)
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0], True])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda v, o: v + o,
+        lambda v, o: o + v,
+        lambda v, o: v * o,
+        lambda v, o: o * v,
+        lambda v, o: v - o,
+        lambda v, o: v / o,
+    ],
+)
+def test_operations_reject_non_numbers(operation, bad):
+    with pytest.raises(TypeError, match="can only be combined with a Value"):
+        operation(Value(2.0), bad)
+
+
+@pytest.mark.parametrize("bad", [Value(2.0), "2", True])
+def test_power_needs_a_constant_exponent(bad):
+    with pytest.raises(TypeError, match="exponent must be a real number"):
+        Value(2.0) ** bad

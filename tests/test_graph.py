@@ -1,0 +1,239 @@
+"""The graph walker and drawer against torch's own graph records."""
+
+import sys
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.text import Annotation
+
+from autodiff_book.functions import bump, trace_of_square
+from autodiff_book.graph import (
+    Graph,
+    describe_graph,
+    draw_graph,
+    layout_graph,
+    operation_name,
+    walk_graph,
+)
+
+
+def grad_fns(graph_output: torch.Tensor) -> set:
+    """Every node reachable from the tensor's grad_fn (a plain BFS)."""
+    seen, frontier = set(), [graph_output.grad_fn]
+    while frontier:
+        node = frontier.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        frontier.extend(child for child, _ in node.next_functions)
+    return seen
+
+
+def two_inputs():
+    x = torch.tensor(1.5, requires_grad=True)
+    w = torch.tensor(-0.5, requires_grad=True)
+    return x * w + torch.sin(x), {"x": x, "w": w}
+
+
+def bump_at_two():
+    x = torch.tensor(2.0, requires_grad=True)
+    return bump(x), {"x": x}
+
+
+def used_twice():
+    a = torch.tensor(-4.0, requires_grad=True)
+    b = a + a
+    return b + b, {"a": a}
+
+
+def matrix():
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    return trace_of_square(a), {"A": a}
+
+
+CASES = {
+    "bump": bump_at_two,
+    "two inputs": two_inputs,
+    "node used twice": used_twice,
+    "matrix leaf": matrix,
+}
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_walk_finds_every_node_once(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    assert len(graph.nodes) == len(grad_fns(output))
+    assert [node.index for node in graph.nodes] == list(
+        range(len(graph.nodes))
+    )
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_edges_match_next_functions(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    # Count, for every node, the non-None inputs torch records.
+    expected = sorted(
+        len([c for c, _ in node.next_functions if c is not None])
+        for node in grad_fns(output)
+    )
+    incoming = sorted(
+        sum(1 for _, target in graph.edges if target == node.index)
+        for node in graph.nodes
+    )
+    assert incoming == expected
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_topological_order_and_layers(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    for source, target in graph.edges:
+        assert source < target
+        assert graph.nodes[source].layer < graph.nodes[target].layer
+    assert graph.output.kind == type(output.grad_fn).__name__
+    assert all(node.layer == 0 for node in graph.nodes if node.is_leaf)
+    assert graph.output.layer == max(node.layer for node in graph.nodes)
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_leaves_are_the_input_tensors(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    leaves = [node for node in graph.nodes if node.is_leaf]
+    assert len(leaves) == len(names)
+    labels = {node.label for node in leaves}
+    for name, tensor in names.items():
+        if tensor.numel() == 1:
+            assert f"{name} = {tensor.item():.3g}" in labels
+        else:
+            shape = "×".join(str(size) for size in tensor.shape)
+            assert f"{name} = shape {shape}" in labels
+
+
+def test_node_used_twice_gives_two_equal_edges():
+    output, names = used_twice()
+    graph = walk_graph(output, names)
+    assert len(graph.nodes) == 3
+    assert len(graph.edges) == 4
+    assert len(set(graph.edges)) == 2
+
+
+def test_operation_names_drop_the_backward_suffix():
+    output, _ = bump_at_two()
+    names = {operation_name(node) for node in grad_fns(output)}
+    assert "pow 2" in names
+    assert not any("Backward" in name for name in names)
+
+
+def test_unnamed_leaf_shows_its_value():
+    x = torch.tensor(0.25, requires_grad=True)
+    graph = walk_graph(x * 3)
+    assert graph.nodes[0].label == f"{x.item():.3g}"
+
+
+def test_walk_of_chain_deeper_than_recursion_limit():
+    depth = 3 * sys.getrecursionlimit() + 10_000
+    x = torch.tensor(1.0, requires_grad=True)
+    out = x
+    for _ in range(depth):
+        out = out * 1.0
+    graph = walk_graph(out)
+    assert depth > 10_000
+    assert len(graph.nodes) == depth + 1
+    assert graph.output.layer == depth
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_describe_graph_lists_each_operation(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    lines = describe_graph(graph).splitlines()
+    operations = [node for node in graph.nodes if not node.is_leaf]
+    assert len(lines) == len(operations)
+    for line, node in zip(lines, operations, strict=True):
+        assert line.startswith(node.label + " <- ")
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_layout_puts_nodes_in_their_layer_without_overlap(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    position = layout_graph(graph)
+    assert set(position) == {node.index for node in graph.nodes}
+    assert len(set(position.values())) == len(graph.nodes)
+    for node in graph.nodes:
+        x, y = position[node.index]
+        assert y == node.layer
+        assert 0 < x < 1
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_drawing_labels_every_node_on_white(make):
+    output, names = make()
+    figure, axes = draw_graph(output, names)
+    try:
+        graph = walk_graph(output, names)
+        arrows = [t for t in axes.texts if isinstance(t, Annotation)]
+        boxes = [t for t in axes.texts if not isinstance(t, Annotation)]
+        labels = sorted(box.get_text() for box in boxes)
+        assert labels == sorted(node.label for node in graph.nodes)
+        assert len(arrows) == len(graph.edges)  # one arrow per edge
+        assert figure.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+        assert figure.get_facecolor()[3] == 1.0
+    finally:
+        plt.close(figure)
+
+
+def test_draw_accepts_a_walked_graph():
+    output, names = two_inputs()
+    graph = walk_graph(output, names)
+    figure, axes = draw_graph(graph)
+    try:
+        boxes = [t for t in axes.texts if not isinstance(t, Annotation)]
+        assert len(boxes) == len(graph.nodes)
+    finally:
+        plt.close(figure)
+
+
+@pytest.mark.parametrize(
+    "tensor",
+    [
+        torch.tensor(2.0, requires_grad=True),
+        torch.tensor(2.0) * 3,
+    ],
+    ids=["leaf", "no requires_grad"],
+)
+@pytest.mark.parametrize("function", [walk_graph, draw_graph])
+def test_tensor_without_grad_fn_is_refused(function, tensor):
+    with pytest.raises(ValueError, match="has no grad_fn: it is a leaf"):
+        function(tensor)
+
+
+@pytest.mark.parametrize("bad", [2.0, [1.0], None])
+@pytest.mark.parametrize("function", [walk_graph, draw_graph])
+def test_non_tensor_is_refused(function, bad):
+    with pytest.raises(TypeError, match="needs a torch.Tensor"):
+        function(bad)
+
+
+def test_describe_needs_a_graph():
+    with pytest.raises(TypeError, match="describe_graph needs a Graph"):
+        describe_graph("mul <- x")
+
+
+@pytest.mark.parametrize("width", [0.0, -3.0])
+def test_draw_rejects_bad_width(width):
+    output, names = two_inputs()
+    with pytest.raises(ValueError, match="width must be positive"):
+        draw_graph(output, names, width=width)
+
+
+def test_graph_is_immutable():
+    output, names = bump_at_two()
+    graph = walk_graph(output, names)
+    assert isinstance(graph, Graph)
+    with pytest.raises(AttributeError):
+        graph.nodes = ()
