@@ -4,6 +4,8 @@
   link previews: the page's own ``html_meta`` description if it has one,
   else its first paragraph, else the book's ``description`` from
   ``_config.yml``.
+- The root redirect page links the favicon too.
+- Citations are list items of the citation list, for screen readers.
 - An inline script that is registered twice is written once: sphinx-thebe
   adds its ``const THEBE_JS_URL = ...`` line once per reading pass, and a
   second ``const`` declaration is a SyntaxError in every page's console.
@@ -63,7 +65,7 @@ def book_description(app: Sphinx) -> str:
 
 
 def polish_page(app, pagename, templatename, context, doctree) -> None:
-    """Add the description and drop repeated scripts."""
+    """Add the description, fix citation roles, drop repeated scripts."""
     metatags = context.get("metatags", "")
     if 'name="description"' not in metatags:
         text = first_paragraph(doctree) if doctree is not None else ""
@@ -72,10 +74,15 @@ def polish_page(app, pagename, templatename, context, doctree) -> None:
             text = f"{title}: {book_description(app)}"
         text = shorten(text or book_description(app))
         if text:
-            context["metatags"] = (
-                metatags
-                + f'\n<meta name="description" content="{html.escape(text)}" />'
-            )
+            tag = f'<meta name="description" content="{html.escape(text)}" />'
+            context["metatags"] = f"{metatags}\n{tag}"
+    if "body" in context:
+        # docutils writes each citation as role="doc-biblioentry" inside a
+        # role="list": ARIA 1.3 deprecates that role, and a list must hold
+        # list items (axe: aria-deprecated-role, aria-required-children).
+        context["body"] = context["body"].replace(
+            'role="doc-biblioentry"', 'role="listitem"'
+        )
     unique, seen = [], set()
     for script in context.get("script_files", []):
         # The same inline script comes back with filename None or ''.
@@ -86,7 +93,26 @@ def polish_page(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def icon_on_redirect(app: Sphinx, exception: Exception | None) -> None:
+    """Give the root ``index.html`` redirect the book's favicon link.
+
+    Without one, a browser asks for ``/favicon.ico`` (a 404) while it
+    follows the redirect that sphinx-external-toc writes there.
+    """
+    if exception or app.builder.format != "html":
+        return
+    if not app.config.html_favicon:
+        return
+    page = Path(app.outdir) / "index.html"
+    text = page.read_text() if page.is_file() else ""
+    if 'http-equiv="Refresh"' in text and 'rel="icon"' not in text:
+        name = Path(app.config.html_favicon).name
+        page.write_text(f'<link rel="icon" href="_static/{name}" />\n{text}')
+
+
 def setup(app: Sphinx) -> dict:
-    """Register the page hook; the fix is safe for parallel builds."""
+    """Register the hooks; they are safe for parallel builds."""
     app.connect("html-page-context", polish_page, priority=900)
+    # After sphinx-external-toc has written the redirect (priority 500).
+    app.connect("build-finished", icon_on_redirect, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
