@@ -20,8 +20,10 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.site-installed
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+# Chapters execute in parallel, re-execute when src/ or data/ change, and
+# the site loses the files no reader loads: see scripts/build_book.py.
 site: $(VENV)/.site-installed
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python scripts/build_book.py . -W -n --keep-going
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests

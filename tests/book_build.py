@@ -40,10 +40,15 @@ def force_execution(project: Path) -> None:
     config.write_text(text)
 
 
-def build(project: Path) -> subprocess.CompletedProcess:
-    """Run the strict build in ``project``; return the finished process."""
+def build(project: Path, *flags: str) -> subprocess.CompletedProcess:
+    """Run the README's strict build in ``project``; return the process.
+
+    That is ``make site``'s command: ``scripts/build_book.py`` (the copy's
+    own), which executes the chapters in parallel, then runs jupyter-book.
+    """
+    script = project / "scripts" / "build_book.py"
     return subprocess.run(
-        [str(JUPYTER_BOOK), "build", ".", *STRICT_FLAGS],
+        [sys.executable, str(script), ".", *STRICT_FLAGS, *flags],
         cwd=project,
         capture_output=True,
         text=True,

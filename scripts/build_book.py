@@ -1,0 +1,304 @@
+"""Build the book with its chapters executed in parallel and never stale.
+
+Jupyter Book 1 executes chapters one at a time while Sphinx reads them, and
+its cache (``_build/.jupyter_cache``) keys on code cells only. This script
+wraps ``jupyter-book build`` in three steps:
+
+1. If ``src/autodiff_book`` or ``data/`` changed since the cache was filled
+   (a digest stored next to the cache says so), drop every cached chapter:
+   any chapter may import the package or read the data.
+2. Execute the chapters that have no cached result in parallel (one kernel
+   per chapter, one worker per core) and store each result exactly as
+   myst-nb would, so the build finds every chapter in the cache.
+3. Run ``jupyter-book build`` with the given flags (``--all`` once after an
+   invalidation, so Sphinx re-reads chapters whose text did not change),
+   then delete the files of the site that no reader ever loads.
+
+A chapter that fails in step 2 is not cached: the build executes it again
+and reports the failure as usual, so ``-W`` still fails the command. Each
+run appends what it executed to ``_build/executions.jsonl``.
+
+Usage: ``python scripts/build_book.py [PATH] [-j JOBS] [jupyter-book flags]``,
+for example ``python scripts/build_book.py . -W -n --keep-going``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path, PurePosixPath
+from traceback import format_exc
+from typing import Any
+
+import nbformat
+from jupyter_book.config import get_final_config
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.cache.db import NbProjectRecord
+from myst_nb.core.config import NbParserConfig
+from myst_nb.core.read import NbReader, create_nb_reader
+from myst_parser.config.main import MdParserConfig
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from sphinx_external_toc.parsing import parse_toc_yaml
+
+# What the chapters may depend on besides their own code cells.
+DEPENDENCIES = ("src/autodiff_book", "data")
+SOURCE_SUFFIXES = (".ipynb", ".md")
+STATE_FILE = "sources-digest.json"
+LOG_FILE = "executions.jsonl"
+# Files Sphinx and the themes copy into the site that no page ever loads:
+# source maps (only opened by a browser's developer tools), the theme's
+# message catalogues and Jinja templates, and TrueType fonts (the theme's CSS
+# offers WOFF2 first, which every current browser takes).
+NEVER_LOADED = (
+    "**/*.map",
+    "_static/locales/**/*",
+    "_static/*webpack-macros.html",
+    "_static/vendor/fontawesome/webfonts/*.ttf",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Chapter:
+    """A notebook of the table of contents, read as myst-nb reads it."""
+
+    path: Path
+    notebook: nbformat.NotebookNode
+    reader: NbReader
+
+
+def sphinx_config(root: Path) -> dict[str, Any]:
+    """The Sphinx configuration jupyter-book derives from ``_config.yml``."""
+    config, _ = get_final_config(
+        user_yaml=root / "_config.yml",
+        cli_config={"latex_individualpages": False},
+        sourcedir=root,
+    )
+    return config
+
+
+def digest(root: Path) -> str:
+    """SHA-256 of every file (name and bytes) the chapters may depend on."""
+    sha = hashlib.sha256()
+    for folder in DEPENDENCIES:
+        for path in sorted((root / folder).rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            sha.update(path.relative_to(root).as_posix().encode() + b"\0")
+            sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def toc_chapters(root: Path, toc: Path, config: dict[str, Any]) -> list:
+    """Every notebook in the toc that myst-nb would execute, in toc order."""
+    fields = {field.name for field in dataclasses.fields(MdParserConfig)}
+    md_config = MdParserConfig(**{
+        key[5:]: value for key, value in config.items()
+        if key.startswith("myst_") and key[5:] in fields
+    })
+    excluded = config.get("nb_execution_excludepatterns", [])
+    aliases = config.get("nb_kernel_rgx_aliases", {})
+    chapters = []
+    for docname in parse_toc_yaml(toc):
+        paths = [root / f"{docname}{suffix}" for suffix in SOURCE_SUFFIXES]
+        path = next((p.absolute() for p in paths if p.is_file()), None)
+        if path is None or any(
+            PurePosixPath(path.as_posix()).match(p) for p in excluded
+        ):
+            continue
+        text = path.read_text(encoding="utf8")
+        reader = create_nb_reader(str(path), md_config, NbParserConfig(), text)
+        if reader is None:  # plain Markdown, nothing to execute
+            continue
+        notebook = reader.read(text)
+        if "mystnb" in notebook.metadata:  # per-file settings: leave to Sphinx
+            continue
+        kernel = notebook.metadata.get("kernelspec", {})
+        for pattern, alias in aliases.items():  # as myst-nb renames kernels
+            if re.fullmatch(pattern, kernel.get("name", "")):
+                kernel["name"] = alias
+                break
+        chapters.append(Chapter(path, notebook, reader))
+    return chapters
+
+
+async def execute(chapter: Chapter, config: dict[str, Any],
+                  slots: asyncio.Semaphore) -> tuple:
+    """Execute a chapter in place in its own kernel, as myst-nb does.
+
+    Returns:
+        The chapter, the seconds it took, and the traceback text of a
+        failure (``None`` on success).
+    """
+    # Notebook metadata may override the timeout, as in jupyter-cache.
+    settings = chapter.notebook.metadata.get("execution", {})
+    async with slots:
+        with tempfile.TemporaryDirectory() as temporary:
+            in_temp = config.get("nb_execution_in_temp", False)
+            client = NotebookClient(
+                chapter.notebook,
+                timeout=settings.get(
+                    "timeout", config.get("nb_execution_timeout", 30)),
+                allow_errors=settings.get(
+                    "allow_errors",
+                    config.get("nb_execution_allow_errors", False)),
+                record_timing=False,  # as jupyter-cache: keeps the hash
+                resources={"metadata": {
+                    "path": temporary if in_temp else str(chapter.path.parent)
+                }},
+            )
+            start = time.perf_counter()
+            try:
+                await client.async_execute()
+            except (CellExecutionError, CellTimeoutError):
+                return chapter, time.perf_counter() - start, format_exc()
+    return chapter, time.perf_counter() - start, None
+
+
+async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
+                      cache: Any) -> list[dict]:
+    """Execute chapters, ``jobs`` kernels at a time; cache each success.
+
+    Returns:
+        One log entry per executed chapter.
+    """
+    slots = asyncio.Semaphore(jobs)
+    log = []
+    for task in asyncio.as_completed(
+        [execute(chapter, config, slots) for chapter in chapters]
+    ):
+        chapter, seconds, failure = await task
+        log.append({"chapter": str(chapter.path), "seconds": seconds,
+                    "succeeded": failure is None})
+        print(f"[build_book] executed {chapter.path.name} in {seconds:.1f} s"
+              + (" (FAILED)" if failure else ""), flush=True)
+        if failure is not None:
+            continue  # the build runs it again and reports the error
+        kwargs = {}
+        if chapter.reader.read_fmt is not None:
+            kwargs["read_data"] = chapter.reader.read_fmt
+        record = cache.add_nb_to_project(str(chapter.path), **kwargs)
+        NbProjectRecord.remove_tracebacks([record.pk], cache.db)
+        cache.cache_notebook_bundle(
+            CacheBundleIn(chapter.notebook, record.uri,
+                          data={"execution_seconds": seconds}),
+            check_validity=False,
+            overwrite=True,
+        )
+    return log
+
+
+def uncached(chapters: list, cache: Any) -> list:
+    """The chapters whose code cells have no executed copy in the cache."""
+    pending = []
+    for chapter in chapters:
+        try:
+            cache.match_cache_notebook(chapter.notebook)
+        except KeyError:
+            pending.append(chapter)
+    return pending
+
+
+def restore_downloads(chapters: list, cache: Any, root: Path,
+                      build: Path) -> None:
+    """Put the outputs back into each page's downloadable notebook.
+
+    On a cache hit myst-nb writes the notebook as it read it, without
+    outputs, to ``jupyter_execute/`` (the theme copies it to ``_sources/``
+    for the download button); only a chapter executed during the build
+    keeps its outputs. Write the cached outputs, as a serial build would.
+    """
+    for chapter in chapters:
+        try:
+            _, merged = cache.merge_match_into_notebook(chapter.notebook)
+        except KeyError:
+            continue
+        name = chapter.path.relative_to(root).with_suffix(".ipynb")
+        for folder in (build / "jupyter_execute", build / "html/_sources"):
+            if (folder / name).is_file():
+                (folder / name).write_text(nbformat.writes(merged), "utf8")
+
+
+def prune(html: Path) -> int:
+    """Delete the files no reader loads; return the bytes removed."""
+    removed = 0
+    for pattern in NEVER_LOADED:
+        for path in html.glob(pattern):
+            if path.is_file():
+                removed += path.stat().st_size
+                path.unlink()
+    for folder in sorted(html.glob("_static/**/"), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fill the cache, build, prune; return jupyter-book's exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("path", nargs="?", default=".", type=Path)
+    parser.add_argument("-j", "--jobs", type=int,
+                        default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--toc", type=Path)
+    parser.add_argument("--path-output", type=Path)
+    args, flags = parser.parse_known_args(argv)
+    root = args.path.absolute()
+    build = (args.path_output or root).absolute() / "_build"
+    config = sphinx_config(root)
+
+    fresh = False
+    entry: dict[str, Any] = {"time": time.time(), "executed": []}
+    if config.get("nb_execution_mode") == "cache":
+        cache_path = Path(config.get("nb_execution_cache_path")
+                          or build / ".jupyter_cache")
+        cache = get_cache(cache_path)
+        state_path = cache_path / STATE_FILE
+        state = (json.loads(state_path.read_text())
+                 if state_path.is_file() else {})
+        current = digest(root)
+        if state.get("cache") != current:
+            for record in cache.list_cache_records():
+                cache.remove_cache(record.pk)
+            entry["invalidated"] = True
+            state["cache"] = current
+            state_path.write_text(json.dumps(state))
+        chapters = toc_chapters(root, args.toc or root / "_toc.yml", config)
+        pending = uncached(chapters, cache)
+        entry["executed"] = asyncio.run(
+            execute_all(pending, config, args.jobs, cache))
+        # Sphinx re-reads only changed sources: after an invalidation the
+        # pages must be rebuilt from the fresh outputs, once.
+        fresh = state.get("site") != current
+        build.mkdir(parents=True, exist_ok=True)
+        with (build / LOG_FILE).open("a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build",
+               str(root), *flags, *(["--all"] if fresh else [])]
+    if args.toc:
+        command += ["--toc", str(args.toc)]
+    if args.path_output:
+        command += ["--path-output", str(args.path_output)]
+    status = subprocess.run(command, check=False).returncode
+    if status == 0 and config.get("nb_execution_mode") == "cache":
+        state["site"] = current
+        state_path.write_text(json.dumps(state))
+        restore_downloads(chapters, cache, root, build)
+    if (build / "html").is_dir():
+        print(f"[build_book] pruned {prune(build / 'html')} bytes of files "
+              "no reader loads", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
