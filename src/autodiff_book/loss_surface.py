@@ -283,7 +283,7 @@ def plot_trajectories(
         slopes, biases, surface, levels=values, colors="0.6",
         linewidths=0.8,
     )
-    axes.clabel(contours, fmt="%.2g", fontsize=8)
+    axes.clabel(contours, fmt="%.2g", fontsize=9)
     colours = viridis_colours(len(checked))
     for index, (momentum, path) in enumerate(checked.items()):
         axes.plot(
@@ -293,7 +293,7 @@ def plot_trajectories(
             linestyle=LINE_STYLES[index % len(LINE_STYLES)],
             marker=MARKERS[index % len(MARKERS)],
             markevery=mark_every,
-            markersize=5,
+            markersize=6,
             linewidth=1.6,
             label=f"μ = {momentum:g}",
         )
@@ -305,5 +305,5 @@ def plot_trajectories(
     )
     axes.set_xlabel("slope")
     axes.set_ylabel("bias")
-    axes.legend(frameon=True, loc="best", fontsize=9)
+    axes.legend(frameon=True, loc="lower left")
     return figure, axes
