@@ -275,7 +275,8 @@ def plot_trajectories(
     if biases is None:
         biases = np.linspace(low[1] - margin[1], high[1] + margin[1], 121)
     surface = mse_surface(x, y, slopes, biases)
-    figure, axes = new_figure(height=5.2)
+    # Narrower than the default, so the labels stay legible on a phone.
+    figure, axes = new_figure(width=5.4, height=4.8)
     # Log-spaced levels: the bowl is steep, and equal steps in MSE would
     # crowd every line into the far corners.
     values = np.geomspace(surface.min() * 1.05, surface.max(), levels)
