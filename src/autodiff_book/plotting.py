@@ -85,4 +85,9 @@ def new_figure(
             layout="constrained",
             **subplot_kw,
         )
+        interactive = plt.isinteractive()
+    # Jupyter's inline backend switches interactive mode on when the first
+    # figure loads it; rc_context would undo that on exit, and later figures
+    # would no longer show by themselves. Keep the backend's choice.
+    plt.interactive(interactive)
     return figure, axes
