@@ -122,6 +122,18 @@ def test_curvatures_match_the_closed_form_hessian(glued):
     assert glued["curvature_ratio"] == pytest.approx(large / small, rel=1e-9)
 
 
+def test_updates_per_e_fold_match_the_closed_form(glued):
+    x, _ = load_dataset()
+    x = x[:, 0].double().numpy()
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
+    small, large = np.linalg.eigvalsh(hessian)
+    floor, wall = glued["floor_updates"], glued["wall_updates"]
+    assert floor == pytest.approx(1 / (LEARNING_RATE * small), rel=1e-9)
+    assert wall == pytest.approx(1 / (LEARNING_RATE * large), rel=1e-9)
+    # "too small to overshoot the walls": 1 - eta * lambda stays positive.
+    assert wall > 1
+
+
 def test_hand_rule_matches_torch_optim_as_the_chapter_says(glued):
     x, _ = load_dataset()
     updates = EPOCHS * math.ceil(len(x) / BATCH_SIZE)
