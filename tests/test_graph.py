@@ -224,7 +224,7 @@ def test_describe_needs_a_graph():
         describe_graph("mul <- x")
 
 
-@pytest.mark.parametrize("width", [0.0, -3.0])
+@pytest.mark.parametrize("width", [0.0, -3.0, float("nan")])
 def test_draw_rejects_bad_width(width):
     output, names = two_inputs()
     with pytest.raises(ValueError, match="width must be positive"):

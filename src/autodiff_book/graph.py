@@ -188,14 +188,15 @@ def draw_graph(
     output: torch.Tensor | Graph,
     names: Mapping[str, torch.Tensor] | None = None,
     *,
-    width: float = 5.0,
+    width: float | None = None,
 ):
     """Draw the recorded graph, leaves at the bottom, output at the top.
 
     Args:
         output: a tensor with a ``grad_fn``, or a ``Graph``.
         names: optional ``{"x": x, ...}`` to name leaf tensors.
-        width: figure width in inches.
+        width: figure width in inches; by default just wide enough for
+            the widest layer, so that a phone shows the labels large.
 
     Returns:
         ``(figure, axes)``. Arrows follow the forward computation; the
@@ -206,12 +207,15 @@ def draw_graph(
             "draw_graph needs a torch.Tensor or a Graph, got "
             f"{type(output).__name__}"
         )
-    if width <= 0:
+    if width is not None and not width > 0:
         raise ValueError(f"width must be positive, got {width}")
     is_graph = isinstance(output, Graph)
     graph = output if is_graph else walk_graph(output, names)
     position = layout_graph(graph)
     depth = graph.output.layer + 1
+    if width is None:
+        widest = Counter(node.layer for node in graph.nodes).most_common(1)
+        width = min(1.4 + 1.3 * widest[0][1], 6.4)
     figure, axes = new_figure(width=width, height=0.9 + 0.85 * depth)
     axes.set_axis_off()
     axes.set_xlim(0, 1)
