@@ -181,7 +181,8 @@ async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
         log.append({"chapter": str(chapter.path), "seconds": seconds,
                     "succeeded": failure is None})
         print(f"[build_book] executed {chapter.path.name} in {seconds:.1f} s"
-              + (" (FAILED)" if failure else ""), flush=True)
+              + (f", FAILED: {failure.strip().splitlines()[-1]}"
+                 if failure else ""), flush=True)
         if failure is not None:
             continue  # the build runs it again and reports the error
         kwargs = {}
@@ -191,7 +192,8 @@ async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
         NbProjectRecord.remove_tracebacks([record.pk], cache.db)
         cache.cache_notebook_bundle(
             CacheBundleIn(chapter.notebook, record.uri,
-                          data={"execution_seconds": seconds}),
+                          data={"execution_seconds": seconds,
+                                "executed_by": "build_book"}),
             check_validity=False,
             overwrite=True,
         )

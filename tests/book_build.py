@@ -40,16 +40,20 @@ def force_execution(project: Path) -> None:
     config.write_text(text)
 
 
-def build(project: Path, *flags: str) -> subprocess.CompletedProcess:
+def build(
+    project: Path, *flags: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the README's strict build in ``project``; return the process.
 
     That is ``make site``'s command: ``scripts/build_book.py`` (the copy's
     own), which executes the chapters in parallel, then runs jupyter-book.
+    ``env``, if given, replaces the environment variables.
     """
     script = project / "scripts" / "build_book.py"
     return subprocess.run(
         [sys.executable, str(script), ".", *STRICT_FLAGS, *flags],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
         timeout=1800,

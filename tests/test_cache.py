@@ -1,0 +1,228 @@
+"""The README's build executes what changed, and only that.
+
+A small copy of the project whose table of contents holds two tiny probe
+chapters: ``probe_a`` prints a value from a module of the copy's
+``autodiff_book``, ``probe_b`` lists the copy's ``data/`` folder. Its
+kernels import the copy's package (``PYTHONPATH``), so a change made in the
+copy is one the pages can show. Which chapters executed is read from the
+jupyter-cache: every execution, by ``scripts/build_book.py`` or by Sphinx
+itself, writes a new cache record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from jupyter_cache import get_cache
+
+from tests.book_build import (
+    JUPYTER_BOOK,
+    STRICT_FLAGS,
+    build,
+    build_report,
+    copy_project,
+)
+
+HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+PROBES = {
+    "probe_a": HEADER + "# Probe A\n\nFirst words of A.\n\n"
+    "```{code-cell} ipython3\nfrom autodiff_book import probe\n"
+    "print('value', probe.VALUE)\n```\n",
+    "probe_b": HEADER + "# Probe B\n\nFirst words of B.\n\n"
+    "```{code-cell} ipython3\nfrom pathlib import Path\n\n"
+    "import autodiff_book\n\n"
+    "print(sorted(p.name for p in Path('../data').iterdir()))\n```\n",
+}
+TOC = (
+    "format: jb-book\nroot: book/index\nchapters:\n"
+    "  - file: book/probe_a\n  - file: book/probe_b\n"
+    "  - file: book/bibliography\n"
+)
+
+
+def cache_records(project: Path) -> dict:
+    """Chapter file name -> (hash, creation time) of its cache record."""
+    cache = get_cache(project / "_build" / ".jupyter_cache")
+    return {
+        Path(record.uri).name: (record.hashkey, record.created)
+        for record in cache.list_cache_records()
+    }
+
+
+def kernel_environment(project: Path) -> dict:
+    """Environment variables under which kernels import the copy's package."""
+    return {**os.environ, "PYTHONPATH": str(project / "src")}
+
+
+def plain_build(project: Path, *flags: str) -> subprocess.CompletedProcess:
+    """A plain strict ``jupyter-book build .`` of ``project``."""
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", ".", *STRICT_FLAGS, *flags],
+        cwd=project, env=kernel_environment(project), capture_output=True,
+        text=True, timeout=900,
+    )
+
+
+def rebuild(project: Path) -> set[str]:
+    """Build with the README's command; return the chapters it executed."""
+    before = cache_records(project)
+    process = build(project, env=kernel_environment(project))
+    assert process.returncode == 0, build_report(process, project)
+    after = cache_records(project)
+    return {name for name, record in after.items()
+            if before.get(name) != record}
+
+
+def page(project: Path, name: str) -> str:
+    """The built HTML of ``book/<name>``."""
+    return (project / "_build" / "html" / "book" / f"{name}.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def cold_book(tmp_path_factory) -> tuple[Path, set[str]]:
+    """The probe book built once from an empty cache.
+
+    Returns:
+        The project and the chapters that build executed.
+    """
+    project = copy_project(tmp_path_factory.mktemp("cold") / "project")
+    for name, text in PROBES.items():
+        (project / "book" / f"{name}.md").write_text(text)
+    (project / "src" / "autodiff_book" / "probe.py").write_text(
+        'VALUE = "first"\n'
+    )
+    (project / "_toc.yml").write_text(TOC)
+    return project, rebuild(project)
+
+
+@pytest.fixture
+def book(cold_book, tmp_path) -> Path:
+    """A private copy of the built probe book, cache and all."""
+    return Path(shutil.copytree(cold_book[0], tmp_path / "project"))
+
+
+def test_a_cold_build_executes_each_chapter_once_in_parallel(cold_book):
+    project, executed = cold_book
+    assert executed == {"probe_a.md", "probe_b.md"}
+    # Every record came from the parallel step: Sphinx executed nothing.
+    cache = get_cache(project / "_build" / ".jupyter_cache")
+    for record in cache.list_cache_records():
+        assert record.data["executed_by"] == "build_book", record.uri
+    assert "value first" in page(project, "probe_a")
+
+
+def test_a_rebuild_without_changes_executes_nothing(book):
+    assert rebuild(book) == set()
+
+
+def test_a_prose_edit_executes_nothing_and_shows(book):
+    chapter = book / "book" / "probe_a.md"
+    chapter.write_text(chapter.read_text().replace(
+        "First words of A.", "Second words of A."))
+    assert rebuild(book) == set()
+    assert "Second words of A." in page(book, "probe_a")
+
+
+def test_a_code_edit_executes_that_chapter_only(book):
+    chapter = book / "book" / "probe_b.md"
+    chapter.write_text(chapter.read_text().replace(
+        "import autodiff_book\n", "import autodiff_book  # edited\n"))
+    assert rebuild(book) == {"probe_b.md"}
+
+
+@pytest.mark.parametrize(
+    ("changed", "text", "probe", "shown"),
+    [
+        ("src/autodiff_book/probe.py", 'VALUE = "second"\n', "probe_a",
+         "value second"),
+        ("data/new-file.txt", "extra\n", "probe_b", "new-file.txt"),
+    ],
+)
+def test_a_dependency_change_executes_every_chapter(
+    book, changed, text, probe, shown
+):
+    # A first build here, so that Sphinx's saved state is this copy's own.
+    assert rebuild(book) == set()
+    (book / changed).write_text(text)
+    assert rebuild(book) == {"probe_a.md", "probe_b.md"}
+    # Sphinx re-read the unchanged page, so the site is not stale either.
+    assert shown in page(book, probe)
+    # And the next build trusts the cache again.
+    assert rebuild(book) == set()
+
+
+def test_a_plain_jupyter_book_build_reads_the_same_cache(book):
+    before = cache_records(book)
+    process = plain_build(book, "--all")
+    assert process.returncode == 0, build_report(process, book)
+    assert cache_records(book) == before
+    assert "value first" in page(book, "probe_a")
+
+
+def without_cell_ids(text: str) -> str:
+    """A notebook's JSON without its cell ids (random at every read)."""
+    return re.sub(r'"id": "[0-9a-f]+"', '"id": ""', text)
+
+
+def site_files(project: Path) -> dict[str, Path]:
+    """Relative path -> file, for every file of the built site."""
+    html = project / "_build" / "html"
+    return {p.relative_to(html).as_posix(): p
+            for p in html.rglob("*") if p.is_file()}
+
+
+def test_the_site_is_the_site_of_a_plain_serial_build(cold_book, tmp_path):
+    project, _ = cold_book
+    plain = Path(shutil.copytree(project, tmp_path / "plain",
+                                 ignore=shutil.ignore_patterns("_build")))
+    process = plain_build(plain)
+    assert process.returncode == 0, build_report(process, plain)
+    ours, theirs = site_files(project), site_files(plain)
+    pruned = set(theirs) - set(ours)
+    assert pruned, "the plain site should carry files we prune"
+    assert all(
+        name.startswith("_static/")
+        and name.endswith((".map", ".po", ".mo", ".ttf", "macros.html"))
+        for name in pruned
+    ), sorted(pruned)
+    assert set(ours) <= set(theirs)
+    for name in sorted(ours):
+        if name.endswith(".ipynb"):
+            assert without_cell_ids(ours[name].read_text()) == (
+                without_cell_ids(theirs[name].read_text())), name
+        else:
+            assert ours[name].read_bytes() == theirs[name].read_bytes(), (
+                name)
+
+
+LOCAL_ASSET = re.compile(r'(?:href|src)="(?!https?:|#|mailto:)([^"#?]+)')
+
+
+def test_the_site_has_no_file_a_reader_never_loads(cold_book):
+    project, _ = cold_book
+    html = project / "_build" / "html"
+    names = site_files(project)
+    assert not [n for n in names if n.endswith((".map", ".po", ".mo"))]
+    assert not [n for n in names if n.endswith(".ttf")]
+    # Pruning broke nothing: every local file a page links to exists.
+    for name in names:
+        if not name.endswith(".html") or name.startswith("_static/"):
+            continue
+        folder = (html / name).parent
+        for target in LOCAL_ASSET.findall((html / name).read_text()):
+            assert (folder / target).resolve().exists(), (name, target)
