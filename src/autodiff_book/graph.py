@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from autodiff_book.plotting import PALETTE, new_figure
 
@@ -189,7 +191,7 @@ def draw_graph(
     names: Mapping[str, torch.Tensor] | None = None,
     *,
     width: float | None = None,
-):
+) -> tuple[Figure, Axes]:
     """Draw the recorded graph, leaves at the bottom, output at the top.
 
     Args:
