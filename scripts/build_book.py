@@ -7,9 +7,9 @@ wraps ``jupyter-book build`` in three steps:
 1. If ``src/autodiff_book`` or ``data/`` changed since the cache was filled
    (a digest stored next to the cache says so), drop every cached chapter:
    any chapter may import the package or read the data.
-2. Execute the chapters that have no cached result in parallel (one kernel
-   per chapter, one worker per core) and store each result exactly as
-   myst-nb would, so the build finds every chapter in the cache.
+2. Execute the chapters that have no cached result in parallel (a kernel
+   per chapter, as many at a time as there are cores) and store each result
+   exactly as myst-nb would, so the build finds every chapter cached.
 3. Run ``jupyter-book build`` with the given flags (``--all`` once after an
    invalidation, so Sphinx re-reads chapters whose text did not change),
    then delete the files of the site that no reader ever loads.
@@ -245,6 +245,52 @@ def prune(html: Path) -> int:
     return removed
 
 
+@dataclasses.dataclass
+class FilledCache:
+    """A jupyter-cache made current, and the digests stored next to it."""
+
+    cache: Any
+    chapters: list
+    state_path: Path
+    state: dict  # {"cache": digest the records use, "site": ... pages use}
+    digest: str  # of the dependencies now
+
+    @property
+    def site_is_stale(self) -> bool:
+        """Whether the pages were built before the last invalidation."""
+        return self.state.get("site") != self.digest
+
+    def site_built(self, root: Path, build: Path) -> None:
+        """Note that the pages now show the current outputs."""
+        self.state["site"] = self.digest
+        self.state_path.write_text(json.dumps(self.state))
+        restore_downloads(self.chapters, self.cache, root, build)
+
+
+def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
+               jobs: int) -> FilledCache:
+    """Invalidate the cache if a dependency changed, then fill it."""
+    path = Path(config.get("nb_execution_cache_path")
+                or build / ".jupyter_cache")
+    cache = get_cache(path)
+    state_path = path / STATE_FILE
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    entry: dict[str, Any] = {"time": time.time(), "invalidated": False}
+    current = digest(root)
+    if state.get("cache") != current:
+        for record in cache.list_cache_records():
+            cache.remove_cache(record.pk)
+        entry["invalidated"] = True
+        state["cache"] = current
+        state_path.write_text(json.dumps(state))
+    chapters = toc_chapters(root, toc, config)
+    entry["executed"] = asyncio.run(
+        execute_all(uncached(chapters, cache), config, jobs, cache))
+    with (build / LOG_FILE).open("a") as log:
+        log.write(json.dumps(entry) + "\n")
+    return FilledCache(cache, chapters, state_path, state, current)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Fill the cache, build, prune; return jupyter-book's exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -256,46 +302,26 @@ def main(argv: list[str] | None = None) -> int:
     args, flags = parser.parse_known_args(argv)
     root = args.path.absolute()
     build = (args.path_output or root).absolute() / "_build"
+    build.mkdir(parents=True, exist_ok=True)
     config = sphinx_config(root)
-
-    fresh = False
-    entry: dict[str, Any] = {"time": time.time(), "executed": []}
-    if config.get("nb_execution_mode") == "cache":
-        cache_path = Path(config.get("nb_execution_cache_path")
-                          or build / ".jupyter_cache")
-        cache = get_cache(cache_path)
-        state_path = cache_path / STATE_FILE
-        state = (json.loads(state_path.read_text())
-                 if state_path.is_file() else {})
-        current = digest(root)
-        if state.get("cache") != current:
-            for record in cache.list_cache_records():
-                cache.remove_cache(record.pk)
-            entry["invalidated"] = True
-            state["cache"] = current
-            state_path.write_text(json.dumps(state))
-        chapters = toc_chapters(root, args.toc or root / "_toc.yml", config)
-        pending = uncached(chapters, cache)
-        entry["executed"] = asyncio.run(
-            execute_all(pending, config, args.jobs, cache))
-        # Sphinx re-reads only changed sources: after an invalidation the
-        # pages must be rebuilt from the fresh outputs, once.
-        fresh = state.get("site") != current
-        build.mkdir(parents=True, exist_ok=True)
-        with (build / LOG_FILE).open("a") as log:
-            log.write(json.dumps(entry) + "\n")
+    filled = None
+    if config.get("nb_execution_mode") == "cache":  # else Sphinx executes
+        filled = fill_cache(root, build, args.toc or root / "_toc.yml",
+                            config, args.jobs)
 
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build",
-               str(root), *flags, *(["--all"] if fresh else [])]
+               str(root), *flags]
+    # Sphinx re-reads only changed sources: after an invalidation every page
+    # must be rebuilt from the new outputs, once.
+    if filled is not None and filled.site_is_stale:
+        command.append("--all")
     if args.toc:
         command += ["--toc", str(args.toc)]
     if args.path_output:
         command += ["--path-output", str(args.path_output)]
     status = subprocess.run(command, check=False).returncode
-    if status == 0 and config.get("nb_execution_mode") == "cache":
-        state["site"] = current
-        state_path.write_text(json.dumps(state))
-        restore_downloads(chapters, cache, root, build)
+    if status == 0 and filled is not None:
+        filled.site_built(root, build)
     if (build / "html").is_dir():
         print(f"[build_book] pruned {prune(build / 'html')} bytes of files "
               "no reader loads", flush=True)

@@ -1,0 +1,281 @@
+"""Benchmark the README's build against a plain ``jupyter-book build .``.
+
+Both commands build their own copy of the project (in ``--work``, never in
+the working tree's ``_build``), one after the other, in five steps: a cold
+build (empty cache), a rebuild with no change, after a prose-only edit,
+after one code cell is edited, after a change in ``src/``. Each step is
+timed on the wall clock; the whole sequence runs ``--runs`` times on fresh
+copies (which command goes first alternates) and the table shows medians
+and ratios, plus how many chapters each build executed (new jupyter-cache
+records). Then a headless Chromium opens every page of the toc on both
+sites and reports its weight: the HTML and every file the page loaded
+(the browser's resource timing list), raw and gzip-compressed (level 9).
+
+Usage: ``.venv/bin/python benchmarks/build_benchmark.py [--runs 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import gzip
+import http.server
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from jupyter_cache import get_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FLAGS = ("-W", "-n", "--keep-going")
+COMMANDS = {
+    "project": (str(BIN / "python"), "scripts/build_book.py", ".", *FLAGS),
+    "plain": (str(BIN / "jupyter-book"), "build", ".", *FLAGS),
+}
+NOT_COPIED = shutil.ignore_patterns(
+    ".venv", "_build", ".git", "__pycache__", ".pytest_cache",
+    ".ruff_cache", "*.egg-info", "node_modules", ".ipynb_checkpoints",
+)
+
+
+def toc_pages(project: Path) -> list[str]:
+    """Every page of the project's ``_toc.yml``, root first, no suffix."""
+    toc = yaml.safe_load((project / "_toc.yml").read_text())
+    pages = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            pages.extend([entry["file"]] if "file" in entry else [])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk([toc])
+    return pages
+
+
+def first_chapter(project: Path) -> Path:
+    """The first page of the toc that has a code cell."""
+    for page in toc_pages(project):
+        path = project / f"{page}.md"
+        if path.is_file() and "```{code-cell}" in path.read_text():
+            return path
+    raise SystemExit("no chapter with a code cell in _toc.yml")
+
+
+def edit_prose(project: Path, run: int) -> None:
+    """Add a sentence at the end of the first chapter."""
+    with first_chapter(project).open("a") as chapter:
+        chapter.write(f"\nA sentence added by the benchmark, run {run}.\n")
+
+
+def edit_code(project: Path, run: int) -> None:
+    """Add a comment line at the end of the first chapter's first cell."""
+    path = first_chapter(project)
+    text = path.read_text()
+    start = text.index("```{code-cell}")
+    end = text.index("\n```\n", start)
+    path.write_text(f"{text[:end]}\n# benchmark edit {run}{text[end:]}")
+
+
+def edit_src(project: Path, run: int) -> None:
+    """Add a comment line to the helper package."""
+    with (project / "src/autodiff_book/__init__.py").open("a") as module:
+        module.write(f"# benchmark edit {run}\n")
+
+
+STEPS: dict[str, Callable[[Path, int], None]] = {
+    "cold build": lambda project, run: shutil.rmtree(
+        project / "_build", ignore_errors=True),
+    "no change": lambda project, run: None,
+    "prose-only edit": edit_prose,
+    "one code cell edited": edit_code,
+    "change in src/": edit_src,
+}
+
+
+def records(project: Path) -> set[tuple]:
+    """(notebook hash, creation time) of every jupyter-cache record."""
+    path = project / "_build" / ".jupyter_cache"
+    if not path.is_dir():
+        return set()
+    return {(r.hashkey, r.created)
+            for r in get_cache(path).list_cache_records()}
+
+
+def timed_build(project: Path, command: tuple) -> tuple[float, int]:
+    """Build ``project``; return the seconds and the chapters executed."""
+    before = records(project)
+    # Kernels import the copy's package, so a src/ edit reaches them.
+    environment = {**os.environ, "PYTHONPATH": str(project / "src")}
+    start = time.perf_counter()
+    process = subprocess.run(command, cwd=project, env=environment,
+                             capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {project}:\n"
+                         f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
+    return seconds, len(records(project) - before)
+
+
+def measure_builds(work: Path, runs: int) -> dict:
+    """Seconds and executed chapters per (step, command), over all runs."""
+    results: dict = {(s, c): [] for s in STEPS for c in COMMANDS}
+    for run in range(runs):
+        copies = {}
+        for name in COMMANDS:
+            copies[name] = work / f"{name}-{run}"
+            shutil.rmtree(copies[name], ignore_errors=True)
+            shutil.copytree(ROOT, copies[name], ignore=NOT_COPIED)
+        order = list(COMMANDS) if run % 2 == 0 else list(COMMANDS)[::-1]
+        for step, edit in STEPS.items():
+            for name in order:
+                edit(copies[name], run)
+                seconds, executed = timed_build(copies[name], COMMANDS[name])
+                results[step, name].append((seconds, executed))
+                print(f"run {run + 1}/{runs} {step:<22} {name:<8} "
+                      f"{seconds:6.1f} s, {executed} executed", flush=True)
+    return results
+
+
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 in a thread; yield its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file handler that does not log every request."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Log nothing."""
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium kept off the network, driven by Selenium."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options,
+                              service=Service("/usr/bin/chromedriver"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+LOADED = """return [location.href].concat(
+    performance.getEntriesByType('resource').map(e => e.name))"""
+
+
+def page_weight(driver, base: str, html: Path, page: str) -> tuple:
+    """Files, raw bytes and gzip bytes of one page and what it loads."""
+    driver.get(base + page + ".html")
+    loaded, quiet_since = [], time.monotonic()
+    while time.monotonic() - quiet_since < 1.5:  # until 1.5 s without loads
+        time.sleep(0.25)
+        now = driver.execute_script(LOADED)
+        if len(now) != len(loaded):
+            loaded, quiet_since = now, time.monotonic()
+    files = set()
+    for url in loaded:
+        parts = urlsplit(url)
+        if url.startswith(base) and parts.path != "/":
+            files.add(html / unquote(parts.path).lstrip("/"))
+    data = [path.read_bytes() for path in files if path.is_file()]
+    return (len(data), sum(map(len, data)),
+            sum(len(gzip.compress(blob, 9)) for blob in data))
+
+
+def measure_pages(sites: dict[str, Path], pages: list[str]) -> dict:
+    """(files, raw, gzip) per (page, command), measured in Chromium."""
+    weights = {}
+    with chromium() as driver:
+        for name, html in sites.items():
+            with serve(html) as base:
+                for page in pages:
+                    weights[page, name] = page_weight(driver, base, html, page)
+    return weights
+
+
+def folder_size(folder: Path) -> tuple[int, int]:
+    """Files and bytes under ``folder``."""
+    sizes = [p.stat().st_size for p in folder.rglob("*") if p.is_file()]
+    return len(sizes), sum(sizes)
+
+
+def report(results: dict, weights: dict, sites: dict[str, Path],
+           runs: int) -> None:
+    """Print the tables."""
+    print(f"\nBuild times: medians of {runs} runs, {os.cpu_count()} cores, "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"{'step':<22} {'project s':>9} {'plain s':>8} {'ratio':>6}  "
+          "executed project/plain")
+    for step in STEPS:
+        ours = statistics.median(s for s, _ in results[step, "project"])
+        theirs = statistics.median(s for s, _ in results[step, "plain"])
+        done = [statistics.median(e for _, e in results[step, c])
+                for c in COMMANDS]
+        print(f"{step:<22} {ours:9.1f} {theirs:8.1f} {ours / theirs:5.2f}x"
+              f"  {done[0]:g}/{done[1]:g}")
+    print("\nPage weight: the page and every file it loads, in KB "
+          "(raw / gzip -9)")
+    print(f"{'page':<28} {'files':>9} {'project':>15} {'plain':>15} "
+          f"{'ratio':>6}")
+    for page in sorted({page for page, _ in weights}):
+        ours, theirs = weights[page, "project"], weights[page, "plain"]
+        print(f"{page:<28} {ours[0]:>4}/{theirs[0]:<4} "
+              f"{ours[1] / 1e3:7.0f}/{ours[2] / 1e3:<7.0f} "
+              f"{theirs[1] / 1e3:7.0f}/{theirs[2] / 1e3:<7.0f} "
+              f"{ours[1] / theirs[1]:5.2f}x")
+    print("\nSite (_build/html): files, MB")
+    for name, html in sites.items():
+        files, size = folder_size(html)
+        print(f"{name:<8} {files:5d} {size / 1e6:7.2f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", type=Path,
+                        default=Path("/tmp/build-benchmark"))
+    args = parser.parse_args(argv)
+    if args.work.resolve().is_relative_to(ROOT):
+        raise SystemExit("--work must be outside the project")
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = measure_builds(args.work, args.runs)
+    last = args.runs - 1
+    sites = {name: args.work / f"{name}-{last}" / "_build" / "html"
+             for name in COMMANDS}
+    pages = toc_pages(ROOT)
+    report(results, measure_pages(sites, pages), sites, args.runs)
+
+
+if __name__ == "__main__":
+    main()
