@@ -5,7 +5,9 @@
   else its first paragraph, else the book's ``description`` from
   ``_config.yml``.
 - The root redirect page links the favicon too.
-- Citations are list items of the citation list, for screen readers.
+- Accessible markup where the HTML writers get it wrong (citations, empty
+  or formula-only table headers, myst-nb's code-cell toggles); see
+  ``accessible_body`` and ``visit_hidden_cell``.
 - An inline script that is registered twice is written once: sphinx-thebe
   adds its ``const THEBE_JS_URL = ...`` line once per reading pass, and a
   second ``const`` declaration is a SyntaxError in every page's console.
@@ -64,8 +66,54 @@ def book_description(app: Sphinx) -> str:
     return str(yaml.safe_load(config.read_text()).get("description", ""))
 
 
+# A table header cell with nothing in it, and one holding only an inline
+# formula (MathJax draws its glyphs with CSS, so the cell has no text).
+EMPTY_HEADER = re.compile(r"<th([^>]*)>(?:\s|<p>\s*</p>)*</th>")
+MATH_HEADER = re.compile(
+    r'(<th[^>]*><p>)(<span class="math notranslate nohighlight">'
+    r"\\\((.*?)\\\)</span>)(</p></th>)"
+)
+
+
+def accessible_body(body: str) -> str:
+    """The page's HTML with three markup problems fixed (axe-core rules).
+
+    - docutils writes each citation as ``role="doc-biblioentry"`` inside a
+      ``role="list"``: ARIA 1.3 deprecates that role and a list must hold
+      list items (aria-deprecated-role, aria-required-children).
+    - An empty header cell (a table's top-left corner) is a data cell
+      (empty-table-header).
+    - A header cell that is only a formula also carries the formula's TeX as
+      text for assistive technology (empty-table-header).
+    """
+    body = body.replace('role="doc-biblioentry"', 'role="listitem"')
+    body = EMPTY_HEADER.sub(r"<td\1></td>", body)
+    return MATH_HEADER.sub(
+        r'\1\2<span class="visually-hidden">\3</span>\4', body
+    )
+
+
+def visit_hidden_cell(self, node) -> None:
+    """myst-nb's "Show code cell source" toggle, named by what it shows.
+
+    myst-nb labels the ``<summary>`` "Toggle hidden content", a name that
+    does not contain its visible text (axe: label-content-name-mismatch);
+    without the label its name is the visible "Show code cell source".
+    """
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n')
+    self.body.append("<summary>\n")
+    for state, prompt in (("collapsed", "prompt_show"),
+                          ("expanded", "prompt_hide")):
+        self.body.append(
+            f'<p class="{state} admonition-title">'
+            f"{html.escape(node[prompt])}</p>\n"
+        )
+    self.body.append("</summary>\n")
+
+
 def polish_page(app, pagename, templatename, context, doctree) -> None:
-    """Add the description, fix citation roles, drop repeated scripts."""
+    """Add the description, fix the markup, drop repeated scripts."""
     metatags = context.get("metatags", "")
     if 'name="description"' not in metatags:
         text = first_paragraph(doctree) if doctree is not None else ""
@@ -77,12 +125,7 @@ def polish_page(app, pagename, templatename, context, doctree) -> None:
             tag = f'<meta name="description" content="{html.escape(text)}" />'
             context["metatags"] = f"{metatags}\n{tag}"
     if "body" in context:
-        # docutils writes each citation as role="doc-biblioentry" inside a
-        # role="list": ARIA 1.3 deprecates that role, and a list must hold
-        # list items (axe: aria-deprecated-role, aria-required-children).
-        context["body"] = context["body"].replace(
-            'role="doc-biblioentry"', 'role="listitem"'
-        )
+        context["body"] = accessible_body(context["body"])
     unique, seen = [], set()
     for script in context.get("script_files", []):
         # The same inline script comes back with filename None or ''.
@@ -112,6 +155,12 @@ def icon_on_redirect(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     """Register the hooks; they are safe for parallel builds."""
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+
+    app.add_node(
+        HideCodeCellNode, override=True,
+        html=(visit_hidden_cell, depart_HideCellInput),
+    )
     app.connect("html-page-context", polish_page, priority=900)
     # After sphinx-external-toc has written the redirect (priority 500).
     app.connect("build-finished", icon_on_redirect, priority=900)

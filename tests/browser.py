@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,21 @@ INSTALL_HINT = (
 )
 # Folders of the built site that hold assets, not pages.
 NOT_PAGES = {"_static", "_sources", "_images", "reports", "mathjax"}
+
+
+def toc_pages(toc: dict) -> list[str]:
+    """Every page of a jupyter-book ``_toc.yml`` (root first), no suffix."""
+    pages = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                pages.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk([{key: toc[key]} for key in ("parts", "chapters") if key in toc])
+    return pages
 
 
 def find_browser() -> tuple[str, str] | None:
@@ -226,7 +242,7 @@ def run_axe(driver) -> list[dict]:
 RAW_TEX = """
 // Text a reader sees outside code, inputs and typeset math.
 const skip = "pre, code, script, style, textarea, mjx-container, "
-    + "mjx-assistive-mml, .highlight, noscript";
+    + "mjx-assistive-mml, .highlight, noscript, .visually-hidden";
 const walker = document.createTreeWalker(document.body,
     NodeFilter.SHOW_TEXT);
 const parts = [];
@@ -283,3 +299,54 @@ return Array.from(document.images).map(img => ({
 def images(driver) -> list[dict]:
     """Facts about every ``img`` of the current page (see ``IMAGES``)."""
     return driver.execute_script(IMAGES)
+
+
+PAGE_FACTS = """
+const icon = document.querySelector("link[rel~='icon']");
+const meta = document.querySelector("meta[name='description']");
+const h1 = document.querySelector("article h1");
+// The title as written: no section number, no permalink sign.
+function headingText(h) {
+  const copy = h.cloneNode(true);
+  copy.querySelectorAll(".section-number, .headerlink").forEach(
+    e => e.remove());
+  return copy.textContent.trim();
+}
+return {
+  url: location.href,
+  theme: document.documentElement.dataset.theme,
+  title: document.title,
+  description: meta ? meta.content : "",
+  favicon: icon ? icon.getAttribute("href") : "",
+  heading: h1 ? headingText(h1) : "",
+  typeset: document.querySelectorAll("mjx-container").length,
+  mathjax_scripts: Array.from(document.scripts).map(s => s.src)
+    .filter(src => /mathjax/i.test(src)),
+  binder: Array.from(document.querySelectorAll(
+    "a[href*='/v2/gh/']")).map(a => a.href),
+  downloads: Array.from(document.querySelectorAll(
+    ".dropdown-download-buttons a[href]")).map(a => a.href),
+};
+"""
+
+
+def page_report(driver, url: str) -> dict:
+    """Everything the tests check about one page, from one visit."""
+    driver.get_log("browser")
+    driver.get_log("performance")
+    open_page(driver, url)
+    # Let late requests (favicon, lazy fonts) start and finish.
+    time.sleep(0.5)
+    report = driver.execute_script(PAGE_FACTS)
+    tex = raw_tex(driver)
+    report["visible_text"] = tex["text"]
+    report["untypeset"] = tex["untypeset"]
+    report["images"] = images(driver)
+    report["axe"] = run_axe(driver)
+    events = network_events(driver)
+    report["requests"] = sum(
+        event["method"] == "Network.requestWillBeSent" for event in events
+    )
+    report["foreign"], report["failed"] = request_problems(events)
+    report["console_errors"] = console_errors(driver)
+    return report

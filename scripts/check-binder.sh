@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Do what Binder (repo2docker) will do with this repository, on this machine:
+#   1. a fresh virtual environment from requirements.txt alone, installed from
+#      the repository's root (requirements.txt ends with `-e .`);
+#   2. every chapter of _toc.yml that is a notebook (has a kernelspec) opened
+#      through jupytext as a notebook and executed with its own folder as the
+#      working directory, as a Jupyter server started by Binder runs it.
+# Prints one line per chapter with its time, and exits non-zero if the
+# install or any chapter fails.
+#
+# Usage: scripts/check-binder.sh [PYTHON]     (default: python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${1:-python3}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/binder-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+start=$(date +%s)
+echo "== fresh virtual environment from requirements.txt alone"
+"$PYTHON" -m venv "$WORK/venv"
+"$WORK/venv/bin/python" -m pip install --quiet --upgrade pip
+"$WORK/venv/bin/python" -m pip install --quiet -r requirements.txt
+echo "   installed in $(( $(date +%s) - start )) s"
+
+# The chapters, in the order of the table of contents, that are notebooks.
+mapfile -t chapters < <("$WORK/venv/bin/python" - <<'EOF'
+import re
+from pathlib import Path
+
+import yaml
+
+toc = yaml.safe_load(Path("_toc.yml").read_text())
+pages = [toc["root"]]
+
+
+def walk(entries):
+    for entry in entries:
+        if "file" in entry:
+            pages.append(entry["file"])
+        for key in ("parts", "chapters", "sections"):
+            walk(entry.get(key, []))
+
+
+walk([{key: toc[key]} for key in ("parts", "chapters") if key in toc])
+for page in pages:
+    text = Path(f"{page}.md").read_text()
+    front = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    if front and "kernelspec" in yaml.safe_load(front.group(1)):
+        print(f"{page}.md")
+EOF
+)
+echo "== ${#chapters[@]} notebook chapters"
+
+failed=0
+for chapter in "${chapters[@]}"; do
+    folder=$(dirname "$chapter")
+    name=$(basename "$chapter" .md)
+    t0=$EPOCHREALTIME
+    # jupytext executes in the notebook's folder (its default --run-path).
+    if (cd "$ROOT/$folder" && "$WORK/venv/bin/jupytext" --to ipynb \
+            --execute --output "$WORK/$name.ipynb" "$name.md" \
+            > "$WORK/$name.log" 2>&1); then
+        status=ok
+    else
+        status=FAILED
+        failed=1
+        tail -30 "$WORK/$name.log"
+    fi
+    seconds=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
+    printf '   %-40s %6s  %5.1f s\n' "$chapter" "$status" "$seconds"
+done
+echo "== total $(( $(date +%s) - start )) s"
+exit $failed
