@@ -173,10 +173,11 @@ async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
         One log entry per executed chapter.
     """
     slots = asyncio.Semaphore(jobs)
+    # Tasks take the slots in the order they are created.
+    tasks = [asyncio.create_task(execute(chapter, config, slots))
+             for chapter in chapters]
     log = []
-    for task in asyncio.as_completed(
-        [execute(chapter, config, slots) for chapter in chapters]
-    ):
+    for task in asyncio.as_completed(tasks):
         chapter, seconds, failure = await task
         log.append({"chapter": str(chapter.path), "seconds": seconds,
                     "succeeded": failure is None})
@@ -200,32 +201,46 @@ async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
     return log
 
 
-def uncached(chapters: list, cache: Any) -> list:
-    """The chapters whose code cells have no executed copy in the cache."""
+def uncached(chapters: list, cache: Any, seconds: dict[str, float]) -> list:
+    """The chapters with no executed copy in the cache, longest first.
+
+    Longest by the last execution time, else by the size of the code, so
+    that no long chapter starts last and runs alone at the end.
+    """
     pending = []
     for chapter in chapters:
         try:
             cache.match_cache_notebook(chapter.notebook)
         except KeyError:
             pending.append(chapter)
-    return pending
+
+    def cost(chapter: Chapter) -> tuple[float, int]:
+        code = [c.source for c in chapter.notebook.cells
+                if c.cell_type == "code"]
+        return seconds.get(str(chapter.path), 0.0), len("".join(code))
+
+    return sorted(pending, key=cost, reverse=True)
 
 
 def restore_downloads(chapters: list, cache: Any, root: Path,
-                      build: Path) -> None:
+                      build: Path, since: float) -> None:
     """Put the outputs back into each page's downloadable notebook.
 
     On a cache hit myst-nb writes the notebook as it read it, without
     outputs, to ``jupyter_execute/`` (the theme copies it to ``_sources/``
     for the download button); only a chapter executed during the build
-    keeps its outputs. Write the cached outputs, as a serial build would.
+    keeps its outputs. Write the cached outputs, as a serial build would,
+    into the notebooks written after ``since`` (a time stamp).
     """
     for chapter in chapters:
+        name = chapter.path.relative_to(root).with_suffix(".ipynb")
+        written = build / "jupyter_execute" / name
+        if not written.is_file() or written.stat().st_mtime < since:
+            continue
         try:
             _, merged = cache.merge_match_into_notebook(chapter.notebook)
         except KeyError:
             continue
-        name = chapter.path.relative_to(root).with_suffix(".ipynb")
         for folder in (build / "jupyter_execute", build / "html/_sources"):
             if (folder / name).is_file():
                 (folder / name).write_text(nbformat.writes(merged), "utf8")
@@ -252,7 +267,9 @@ class FilledCache:
     cache: Any
     chapters: list
     state_path: Path
-    state: dict  # {"cache": digest the records use, "site": ... pages use}
+    # {"cache": digest the records use, "site": digest the pages use,
+    #  "seconds": {chapter: its last execution time}}
+    state: dict
     digest: str  # of the dependencies now
 
     @property
@@ -260,11 +277,11 @@ class FilledCache:
         """Whether the pages were built before the last invalidation."""
         return self.state.get("site") != self.digest
 
-    def site_built(self, root: Path, build: Path) -> None:
-        """Note that the pages now show the current outputs."""
+    def site_built(self, root: Path, build: Path, since: float) -> None:
+        """Note that the pages (written after ``since``) are current."""
         self.state["site"] = self.digest
         self.state_path.write_text(json.dumps(self.state))
-        restore_downloads(self.chapters, self.cache, root, build)
+        restore_downloads(self.chapters, self.cache, root, build, since)
 
 
 def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
@@ -284,8 +301,11 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
         state["cache"] = current
         state_path.write_text(json.dumps(state))
     chapters = toc_chapters(root, toc, config)
-    entry["executed"] = asyncio.run(
-        execute_all(uncached(chapters, cache), config, jobs, cache))
+    seconds = state.setdefault("seconds", {})
+    entry["executed"] = asyncio.run(execute_all(
+        uncached(chapters, cache, seconds), config, jobs, cache))
+    seconds.update({e["chapter"]: e["seconds"] for e in entry["executed"]})
+    state_path.write_text(json.dumps(state))
     with (build / LOG_FILE).open("a") as log:
         log.write(json.dumps(entry) + "\n")
     return FilledCache(cache, chapters, state_path, state, current)
@@ -319,9 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         command += ["--toc", str(args.toc)]
     if args.path_output:
         command += ["--path-output", str(args.path_output)]
+    start = time.time()
     status = subprocess.run(command, check=False).returncode
     if status == 0 and filled is not None:
-        filled.site_built(root, build)
+        filled.site_built(root, build, start)
     if (build / "html").is_dir():
         print(f"[build_book] pruned {prune(build / 'html')} bytes of files "
               "no reader loads", flush=True)
