@@ -9,7 +9,9 @@ that keep it off the network.
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
+import io
 import json
 import os
 import shutil
@@ -74,10 +76,38 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Stay silent: pytest shows failures, not access logs."""
 
 
+class GzipHandler(QuietHandler):
+    """Serves text files gzip-compressed when asked, as static hosts do."""
+
+    COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".txt", ".md",
+                  ".ipynb"}
+
+    def send_head(self):
+        """Compress a text file for a client that accepts gzip."""
+        path = Path(self.translate_path(self.path))
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts and path.is_file()
+                and path.suffix in self.COMPRESSED):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes())
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
 @contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 at a free port; yield the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
+def serve(folder: Path, compress: bool = False) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 at a free port; yield the base URL.
+
+    Args:
+        folder: The site's root folder.
+        compress: Gzip text files, like a real static host.
+    """
+    handler_class = GzipHandler if compress else QuietHandler
+    handler = functools.partial(handler_class, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
