@@ -31,7 +31,7 @@ test: $(VENV)/.test-installed
 
 # Browser-side files, pinned by package-lock.json: MathJax (served by the
 # site itself, no CDN), axe-core (accessibility tests), Lighthouse
-# (scripts/lighthouse.sh).
+# (scripts/lighthouse.py).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@

@@ -4,6 +4,8 @@
   link previews: the page's own ``html_meta`` description if it has one,
   else its first paragraph, else the book's ``description`` from
   ``_config.yml``.
+- The build stops with a clear message if the site's own MathJax (copied
+  from node_modules by ``make``) is missing.
 - The root redirect page links the favicon too.
 - Accessible markup where the HTML writers get it wrong (citations, empty
   or formula-only table headers, myst-nb's code-cell toggles); see
@@ -22,6 +24,7 @@ from pathlib import Path
 import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 
 # Search engines show about this many characters of a description.
 DESCRIPTION_LENGTH = 160
@@ -153,6 +156,23 @@ def icon_on_redirect(app: Sphinx, exception: Exception | None) -> None:
         page.write_text(f'<link rel="icon" href="_static/{name}" />\n{text}')
 
 
+def require_local_mathjax(app: Sphinx, config) -> None:
+    """Stop early, and say why, if the site's own MathJax is missing.
+
+    ``mathjax_path`` points at a file that ``html_extra_path`` publishes;
+    ``make`` copies it there from ``node_modules`` (see the Makefile).
+    """
+    if "://" in config.mathjax_path:
+        return
+    wanted = config.mathjax_path.removeprefix("../")
+    folders = [Path(app.confdir) / extra for extra in config.html_extra_path]
+    if not any((folder / wanted).is_file() for folder in folders):
+        raise ExtensionError(
+            f"MathJax is missing: no {wanted} in {config.html_extra_path}. "
+            "Run `make site` (npm ci, then a copy into _mathjax/)."
+        )
+
+
 def setup(app: Sphinx) -> dict:
     """Register the hooks; they are safe for parallel builds."""
     from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
@@ -161,6 +181,8 @@ def setup(app: Sphinx) -> dict:
         HideCodeCellNode, override=True,
         html=(visit_hidden_cell, depart_HideCellInput),
     )
+    # Before Sphinx's own check of html_extra_path (priority 800).
+    app.connect("config-inited", require_local_mathjax, priority=700)
     app.connect("html-page-context", polish_page, priority=900)
     # After sphinx-external-toc has written the redirect (priority 500).
     app.connect("build-finished", icon_on_redirect, priority=900)
