@@ -57,10 +57,22 @@ for chapter in "${chapters[@]}"; do
     folder=$(dirname "$chapter")
     name=$(basename "$chapter" .md)
     t0=$EPOCHREALTIME
-    # jupytext executes in the notebook's folder (its default --run-path).
-    if (cd "$ROOT/$folder" && "$WORK/venv/bin/jupytext" --to ipynb \
-            --execute --output "$WORK/$name.ipynb" "$name.md" \
-            > "$WORK/$name.log" 2>&1); then
+    # Open the .md through jupytext as Jupyter does, then run it with the
+    # kernel started in the chapter's folder (Binder's working directory).
+    if "$WORK/venv/bin/python" - "$ROOT/$folder" "$name.md" \
+            > "$WORK/$name.log" 2>&1 <<'EOF'; then
+import sys
+
+import jupytext
+from nbclient import NotebookClient
+
+folder, name = sys.argv[1], sys.argv[2]
+notebook = jupytext.read(f"{folder}/{name}")
+NotebookClient(
+    notebook, timeout=600, kernel_name="python3",
+    resources={"metadata": {"path": folder}},
+).execute()
+EOF
         status=ok
     else
         status=FAILED
