@@ -5,9 +5,11 @@ The site of the session's strict build (``built_book``) is served on
 contents, plus the home redirect, the search page and the index, must load
 with no console error, no failed request and no request leaving 127.0.0.1;
 show every image with alt text; typeset every equation (MathJax is served by
-the site itself); pass axe-core with zero violations in light and dark mode;
-keep every image readable on the dark background; carry a title, a meta
-description and a favicon. The site's search finds each chapter.
+the site itself); pass axe-core with zero violations (light and dark mode,
+desktop and phone width); keep every image readable on the dark background;
+carry a title, a meta description and a favicon. The site's search finds
+each chapter; each notebook chapter offers .md and .ipynb downloads and a
+Binder button built from the repository setting.
 
 Without Chromium these tests skip on a contributor's machine with a message
 saying how to install it; under CI (``CI=true``) they fail instead.
@@ -33,7 +35,10 @@ CHAPTERS = browser.toc_pages(TOC)
 # Pages Sphinx writes besides the chapters: the root redirect, search, index.
 EXTRA_PAGES = ["index.html", "search.html", "genindex.html"]
 PAGES = [f"{page}.html" for page in CHAPTERS] + EXTRA_PAGES
-SCHEMES = ["light", "dark"]
+# The layouts axe-core checks: (colour scheme, device).
+VIEWS = [("light", "desktop"), ("dark", "desktop"), ("light", "phone")]
+# Device name: (CSS width, CSS height, is it a phone?).
+DEVICES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
 # A term a chapter teaches, and the chapter the search must put first (the
 # site's search ranks a page whose title is the query above all others).
 # Only the chapters that are in the table of contents are checked.
@@ -87,11 +92,15 @@ def reports(site, chrome):
     """What each page shows in each colour scheme, measured once."""
     cache = {}
 
-    def report(page: str, scheme: str = "light") -> dict:
-        if (page, scheme) not in cache:
+    def report(page: str, scheme: str = "light", device: str = "desktop"):
+        if (page, scheme, device) not in cache:
             browser.set_color_scheme(chrome, scheme)
-            cache[page, scheme] = browser.page_report(chrome, site + page)
-        return cache[page, scheme]
+            width, height, phone = DEVICES[device]
+            browser.set_viewport(chrome, width, height, phone)
+            cache[page, scheme, device] = browser.page_report(
+                chrome, site + page
+            )
+        return cache[page, scheme, device]
 
     return report
 
@@ -138,10 +147,10 @@ def test_the_site_typesets_equations_with_its_own_mathjax(reports):
             assert urlsplit(script).hostname == "127.0.0.1", script
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize(("scheme", "device"), VIEWS)
 @pytest.mark.parametrize("page", PAGES)
-def test_axe_finds_no_violation(reports, page, scheme):
-    assert reports(page, scheme)["axe"] == []
+def test_axe_finds_no_violation(reports, page, scheme, device):
+    assert reports(page, scheme, device)["axe"] == []
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -191,6 +200,7 @@ def assert_ranked_first(results: dict[str, int], page: str) -> None:
 def search(driver, site: str, query: str) -> dict[str, int]:
     """Pages the site's own search finds for ``query``, with their scores."""
     browser.set_color_scheme(driver, "light")
+    browser.set_viewport(driver, *DEVICES["desktop"])
     driver.get(f"{site}search.html?q={quote(query)}")
     deadline = time.monotonic() + 20
     summary = ""
