@@ -46,6 +46,7 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.cache.db import NbProjectRecord
 from myst_nb.core.config import NbParserConfig
 from myst_nb.core.read import NbReader, create_nb_reader
+from myst_nb.ext.glue import extract_glue_data_cell
 from myst_parser.config.main import MdParserConfig
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -241,6 +242,9 @@ def restore_downloads(chapters: list, cache: Any, root: Path,
             _, merged = cache.merge_match_into_notebook(chapter.notebook)
         except KeyError:
             continue
+        for cell in merged.cells:  # myst-nb takes glue outputs out likewise
+            if cell.cell_type == "code":
+                extract_glue_data_cell(cell)
         for folder in (build / "jupyter_execute", build / "html/_sources"):
             if (folder / name).is_file():
                 (folder / name).write_text(nbformat.writes(merged), "utf8")

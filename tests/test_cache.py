@@ -1,7 +1,7 @@
 """The README's build executes what changed, and only that.
 
 A small copy of the project whose table of contents holds two tiny probe
-chapters: ``probe_a`` prints a value from a module of the copy's
+chapters: ``probe_a`` prints and glues a value from a module of the copy's
 ``autodiff_book``, ``probe_b`` lists the copy's ``data/`` folder. Its
 kernels import the copy's package (``PYTHONPATH``), so a change made in the
 copy is one the pages can show. Which chapters executed is read from the
@@ -41,8 +41,10 @@ kernelspec:
 """
 PROBES = {
     "probe_a": HEADER + "# Probe A\n\nFirst words of A.\n\n"
-    "```{code-cell} ipython3\nfrom autodiff_book import probe\n"
-    "print('value', probe.VALUE)\n```\n",
+    "```{code-cell} ipython3\nfrom myst_nb import glue\n\n"
+    "from autodiff_book import probe\n\n"
+    "print('value', probe.VALUE)\nglue('glued', probe.VALUE, display=False)"
+    "\n```\n\nGlued: {glue:text}`glued`.\n",
     "probe_b": HEADER + "# Probe B\n\nFirst words of B.\n\n"
     "```{code-cell} ipython3\nfrom pathlib import Path\n\n"
     "import autodiff_book\n\n"
