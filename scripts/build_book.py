@@ -138,8 +138,8 @@ async def execute(chapter: Chapter, config: dict[str, Any],
     """Execute a chapter in place in its own kernel, as myst-nb does.
 
     Returns:
-        The chapter, the seconds it took, and the traceback text of a
-        failure (``None`` on success).
+        The chapter, when it started (Unix time), the seconds it took, and
+        the traceback text of a failure (``None`` on success).
     """
     # Notebook metadata may override the timeout, as in jupyter-cache.
     settings = chapter.notebook.metadata.get("execution", {})
@@ -158,12 +158,14 @@ async def execute(chapter: Chapter, config: dict[str, Any],
                     "path": temporary if in_temp else str(chapter.path.parent)
                 }},
             )
-            start = time.perf_counter()
+            started, start = time.time(), time.perf_counter()
             try:
                 await client.async_execute()
             except (CellExecutionError, CellTimeoutError):
-                return chapter, time.perf_counter() - start, format_exc()
-    return chapter, time.perf_counter() - start, None
+                failure = format_exc()
+            else:
+                failure = None
+    return chapter, started, time.perf_counter() - start, failure
 
 
 async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
@@ -179,9 +181,9 @@ async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
              for chapter in chapters]
     log = []
     for task in asyncio.as_completed(tasks):
-        chapter, seconds, failure = await task
-        log.append({"chapter": str(chapter.path), "seconds": seconds,
-                    "succeeded": failure is None})
+        chapter, started, seconds, failure = await task
+        log.append({"chapter": str(chapter.path), "started": started,
+                    "seconds": seconds, "succeeded": failure is None})
         print(f"[build_book] executed {chapter.path.name} in {seconds:.1f} s"
               + (f", FAILED: {failure.strip().splitlines()[-1]}"
                  if failure else ""), flush=True)

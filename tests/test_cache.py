@@ -11,6 +11,7 @@ itself, writes a new cache record.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -121,6 +122,11 @@ def book(cold_book, tmp_path) -> Path:
 def test_a_cold_build_executes_each_chapter_once_in_parallel(cold_book):
     project, executed = cold_book
     assert executed == {"probe_a.md", "probe_b.md"}
+    # The script's log: both kernels ran at the same time.
+    log = (project / "_build" / "executions.jsonl").read_text()
+    first, second = json.loads(log.splitlines()[-1])["executed"]
+    assert first["started"] < second["started"] + second["seconds"]
+    assert second["started"] < first["started"] + first["seconds"]
     # Every record came from the parallel step: Sphinx executed nothing.
     cache = get_cache(project / "_build" / ".jupyter_cache")
     for record in cache.list_cache_records():
