@@ -100,7 +100,8 @@ def digest(root: Path) -> str:
     return sha.hexdigest()
 
 
-def toc_chapters(root: Path, toc: Path, config: dict[str, Any]) -> list:
+def toc_chapters(root: Path, toc: Path,
+                 config: dict[str, Any]) -> list[Chapter]:
     """Every notebook in the toc that myst-nb would execute, in toc order."""
     fields = {field.name for field in dataclasses.fields(MdParserConfig)}
     md_config = MdParserConfig(**{
@@ -133,8 +134,9 @@ def toc_chapters(root: Path, toc: Path, config: dict[str, Any]) -> list:
     return chapters
 
 
-async def execute(chapter: Chapter, config: dict[str, Any],
-                  slots: asyncio.Semaphore) -> tuple:
+async def execute(
+    chapter: Chapter, config: dict[str, Any], slots: asyncio.Semaphore
+) -> tuple[Chapter, float, float, str | None]:
     """Execute a chapter in place in its own kernel, as myst-nb does.
 
     Returns:
@@ -168,8 +170,8 @@ async def execute(chapter: Chapter, config: dict[str, Any],
     return chapter, started, time.perf_counter() - start, failure
 
 
-async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
-                      cache: Any) -> list[dict]:
+async def execute_all(chapters: list[Chapter], config: dict[str, Any],
+                      jobs: int, cache: Any) -> list[dict]:
     """Execute chapters, ``jobs`` kernels at a time; cache each success.
 
     Returns:
@@ -204,7 +206,8 @@ async def execute_all(chapters: list, config: dict[str, Any], jobs: int,
     return log
 
 
-def uncached(chapters: list, cache: Any, seconds: dict[str, float]) -> list:
+def uncached(chapters: list[Chapter], cache: Any,
+             seconds: dict[str, float]) -> list[Chapter]:
     """The chapters with no executed copy in the cache, longest first.
 
     Longest by the last execution time, else by the size of the code, so
@@ -225,7 +228,7 @@ def uncached(chapters: list, cache: Any, seconds: dict[str, float]) -> list:
     return sorted(pending, key=cost, reverse=True)
 
 
-def restore_downloads(chapters: list, cache: Any, root: Path,
+def restore_downloads(chapters: list[Chapter], cache: Any, root: Path,
                       build: Path, since: float) -> None:
     """Put the outputs back into each page's downloadable notebook.
 
@@ -271,7 +274,7 @@ class FilledCache:
     """A jupyter-cache made current, and the digests stored next to it."""
 
     cache: Any
-    chapters: list
+    chapters: list[Chapter]
     state_path: Path
     # {"cache": digest the records use, "site": digest the pages use,
     #  "seconds": {chapter: its last execution time}}
