@@ -58,11 +58,11 @@ TOC = (
 )
 
 
-def cache_records(project: Path) -> dict:
-    """Chapter file name -> (hash, creation time) of its cache record."""
+def cache_records(project: Path) -> set[tuple]:
+    """(chapter file name, hash, creation time) of every cache record."""
     cache = get_cache(project / "_build" / ".jupyter_cache")
     return {
-        Path(record.uri).name: (record.hashkey, record.created)
+        (Path(record.uri).name, record.hashkey, record.created)
         for record in cache.list_cache_records()
     }
 
@@ -86,9 +86,7 @@ def rebuild(project: Path) -> set[str]:
     before = cache_records(project)
     process = build(project, env=kernel_environment(project))
     assert process.returncode == 0, build_report(process, project)
-    after = cache_records(project)
-    return {name for name, record in after.items()
-            if before.get(name) != record}
+    return {name for name, *_ in cache_records(project) - before}
 
 
 def page(project: Path, name: str) -> str:
