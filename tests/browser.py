@@ -244,12 +244,15 @@ def request_problems(events: list[dict]) -> tuple[list[str], list[str]]:
                 host not in ("127.0.0.1",)
             ):
                 foreign.append(url)
+        elif params.get("requestId") not in urls:
+            # A request of the previous page, cut short by this navigation.
+            continue
         elif event["method"] == "Network.responseReceived":
             status = params["response"]["status"]
             if status >= 400:
                 failed.append(f"{params['response']['url']}: HTTP {status}")
         elif event["method"] == "Network.loadingFailed":
-            url = urls.get(params["requestId"], params["requestId"])
+            url = urls[params["requestId"]]
             failed.append(f"{url}: {params.get('errorText')}")
     return foreign, failed
 
