@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sphinx_external_toc.parsing import parse_toc_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 STRICT_FLAGS = ("-W", "-n", "--keep-going")
@@ -20,6 +22,28 @@ NOT_COPIED = shutil.ignore_patterns(
     ".venv", "_build", ".git", "__pycache__", ".pytest_cache",
     ".ruff_cache", "*.egg-info", "node_modules", ".ipynb_checkpoints",
 )
+
+
+NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
+def toc_pages(project: Path = ROOT) -> list[str]:
+    """Every page ``_toc.yml`` lists, root first, without suffix.
+
+    Read with jupyter-book's own parser (sphinx-external-toc), so parts,
+    chapters and sections are found exactly as the build finds them.
+    """
+    return list(parse_toc_yaml(project / "_toc.yml"))
 
 
 def copy_project(destination: Path) -> Path:

@@ -36,21 +36,6 @@ INSTALL_HINT = (
 NOT_PAGES = {"_static", "_sources", "_images", "reports", "mathjax"}
 
 
-def toc_pages(toc: dict) -> list[str]:
-    """Every page of a jupyter-book ``_toc.yml`` (root first), no suffix."""
-    pages = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                pages.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk([{key: toc[key]} for key in ("parts", "chapters") if key in toc])
-    return pages
-
-
 def find_browser() -> tuple[str, str] | None:
     """Paths of Chromium and chromedriver, or None if either is missing."""
     browser = next((p for p in CHROMIUM if os.access(p, os.X_OK)), None)

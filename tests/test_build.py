@@ -5,25 +5,21 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
-from tests.book_build import ROOT, build, copy_project
+from tests.book_build import (
+    NOTEBOOK_HEADER,
+    ROOT,
+    build,
+    copy_project,
+    toc_pages,
+)
 
 pytestmark = pytest.mark.build
 
 
-def toc_files(toc: dict) -> list[str]:
-    """Every file named in a jupyter-book ``_toc.yml``, root first."""
-    files = [toc["root"]]
-    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
-
-
 def test_every_page_of_the_toc_is_built(built_book):
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     html = built_book / "_build" / "html"
-    for page in toc_files(toc):
+    for page in toc_pages():
         assert (html / f"{page}.html").is_file(), page
     assert (html / "index.html").is_file()
 
@@ -35,8 +31,7 @@ def test_no_cell_failed(built_book):
 
 
 def test_the_toc_lists_only_pages_that_exist():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    for page in toc_files(toc):
+    for page in toc_pages():
         assert (ROOT / f"{page}.md").is_file(), f"{page}.md is in _toc.yml"
 
 
@@ -51,24 +46,11 @@ def small_book(tmp_path, page: str) -> tuple:
     return project
 
 
-NOTEBOOK_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# Probe
-"""
-
-
 def test_a_failing_cell_fails_the_build(tmp_path):
     project = small_book(
         tmp_path,
         NOTEBOOK_HEADER
+        + "# Probe\n"
         + "```{code-cell} ipython3\nraise RuntimeError('probe')\n```\n",
     )
     process = build(project)
@@ -90,7 +72,8 @@ def test_a_broken_cross_reference_fails_the_build(tmp_path):
 def test_a_healthy_probe_page_builds(tmp_path):
     """The two failures above come from the probes, not from the setup."""
     project = small_book(
-        tmp_path, NOTEBOOK_HEADER + "```{code-cell} ipython3\n1 + 1\n```\n"
+        tmp_path,
+        NOTEBOOK_HEADER + "# Probe\n```{code-cell} ipython3\n1 + 1\n```\n",
     )
     process = build(project)
     assert process.returncode == 0, process.stdout[-3000:]
