@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from jupyter_cache import get_cache
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -50,17 +50,7 @@ NOT_COPIED = shutil.ignore_patterns(
 
 def toc_pages(project: Path) -> list[str]:
     """Every page of the project's ``_toc.yml``, root first, no suffix."""
-    toc = yaml.safe_load((project / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            pages.extend([entry["file"]] if "file" in entry else [])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk([toc])
-    return pages
+    return list(parse_toc_yaml(project / "_toc.yml"))
 
 
 def first_chapter(project: Path) -> Path:

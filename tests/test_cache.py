@@ -23,30 +23,20 @@ from jupyter_cache import get_cache
 
 from tests.book_build import (
     JUPYTER_BOOK,
+    NOTEBOOK_HEADER,
     STRICT_FLAGS,
     build,
     build_report,
     copy_project,
 )
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 PROBES = {
-    "probe_a": HEADER + "# Probe A\n\nFirst words of A.\n\n"
+    "probe_a": NOTEBOOK_HEADER + "# Probe A\n\nFirst words of A.\n\n"
     "```{code-cell} ipython3\nfrom myst_nb import glue\n\n"
     "from autodiff_book import probe\n\n"
     "print('value', probe.VALUE)\nglue('glued', probe.VALUE, display=False)"
     "\n```\n\nGlued: {glue:text}`glued`.\n",
-    "probe_b": HEADER + "# Probe B\n\nFirst words of B.\n\n"
+    "probe_b": NOTEBOOK_HEADER + "# Probe B\n\nFirst words of B.\n\n"
     "```{code-cell} ipython3\nfrom pathlib import Path\n\n"
     "import autodiff_book\n\n"
     "print(sorted(p.name for p in Path('../data').iterdir()))\n```\n",
