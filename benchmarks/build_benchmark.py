@@ -17,40 +17,31 @@ Usage: ``.venv/bin/python benchmarks/build_benchmark.py [--runs 3]``
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import gzip
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from jupyter_cache import get_cache
-from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import browser  # noqa: E402  (one server and browser set-up)
+from tests.book_build import copy_project, toc_pages  # noqa: E402
+
 BIN = Path(sys.executable).parent
 FLAGS = ("-W", "-n", "--keep-going")
 COMMANDS = {
     "project": (str(BIN / "python"), "scripts/build_book.py", ".", *FLAGS),
     "plain": (str(BIN / "jupyter-book"), "build", ".", *FLAGS),
 }
-NOT_COPIED = shutil.ignore_patterns(
-    ".venv", "_build", ".git", "__pycache__", ".pytest_cache",
-    ".ruff_cache", "*.egg-info", "node_modules", ".ipynb_checkpoints",
-)
-
-
-def toc_pages(project: Path) -> list[str]:
-    """Every page of the project's ``_toc.yml``, root first, no suffix."""
-    return list(parse_toc_yaml(project / "_toc.yml"))
 
 
 def first_chapter(project: Path) -> Path:
@@ -125,7 +116,7 @@ def measure_builds(work: Path, runs: int) -> dict:
         for name in COMMANDS:
             copies[name] = work / f"{name}-{run}"
             shutil.rmtree(copies[name], ignore_errors=True)
-            shutil.copytree(ROOT, copies[name], ignore=NOT_COPIED)
+            copy_project(copies[name])
         order = list(COMMANDS) if run % 2 == 0 else list(COMMANDS)[::-1]
         for step, edit in STEPS.items():
             for name in order:
@@ -135,48 +126,6 @@ def measure_builds(work: Path, runs: int) -> dict:
                 print(f"run {run + 1}/{runs} {step:<22} {name:<8} "
                       f"{seconds:6.1f} s, {executed} executed", flush=True)
     return results
-
-
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 in a thread; yield its base URL."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """A static file handler that does not log every request."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        """Log nothing."""
-
-
-@contextlib.contextmanager
-def chromium() -> Iterator:
-    """A headless Chromium kept off the network, driven by Selenium."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options,
-                              service=Service("/usr/bin/chromedriver"))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 LOADED = """return [location.href].concat(
@@ -205,9 +154,9 @@ def page_weight(driver, base: str, html: Path, page: str) -> tuple:
 def measure_pages(sites: dict[str, Path], pages: list[str]) -> dict:
     """(files, raw, gzip) per (page, command), measured in Chromium."""
     weights = {}
-    with chromium() as driver:
+    with browser.chromium() as driver:
         for name, html in sites.items():
-            with serve(html) as base:
+            with browser.serve(html) as base:
                 for page in pages:
                     weights[page, name] = page_weight(driver, base, html, page)
     return weights
