@@ -29,20 +29,10 @@ import re
 from pathlib import Path
 
 import yaml
+from sphinx_external_toc.parsing import parse_toc_yaml
 
-toc = yaml.safe_load(Path("_toc.yml").read_text())
-pages = [toc["root"]]
-
-
-def walk(entries):
-    for entry in entries:
-        if "file" in entry:
-            pages.append(entry["file"])
-        for key in ("parts", "chapters", "sections"):
-            walk(entry.get(key, []))
-
-
-walk([{key: toc[key]} for key in ("parts", "chapters") if key in toc])
+# jupyter-book's own toc parser, as the build and the tests read it.
+pages = list(parse_toc_yaml("_toc.yml"))
 for page in pages:
     text = Path(f"{page}.md").read_text()
     front = re.match(r"---\n(.*?)\n---\n", text, re.S)
