@@ -32,13 +32,39 @@ def executed_chapter(name: str):
     return notebook
 
 
-def glued_values(name: str) -> dict:
+class GluedValues(dict):
+    """A chapter's glued values that remember which ones a test has read.
+
+    Each chapter's test module ends with a test asserting that ``unread()``
+    is empty, so a value the chapter glues but no test checks fails the
+    suite instead of reaching the page unchecked.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def unread(self) -> set[str]:
+        """The glue names no test has looked up yet."""
+        return set(self) - self.read
+
+
+def glued_values(name: str) -> GluedValues:
     """Every value the chapter glues, keyed by glue name.
 
     Numbers, tuples and lists come back as Python objects (parsed from their
-    repr); anything else (a figure, an object) as its text repr.
+    repr); anything else (a figure, an object) as its text repr. A fresh
+    ``GluedValues`` per call, so each test module tracks its own reads.
     """
-    values = {}
+    values = GluedValues()
     for cell in executed_chapter(name).cells:
         for output in cell.get("outputs", []):
             scrapbook = output.get("metadata", {}).get("scrapbook")

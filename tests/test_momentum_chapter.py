@@ -19,8 +19,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from autodiff_book.data import load_dataset
-from autodiff_book.loss_surface import PathRecorder
-from autodiff_book.training import Momentum, train_linear_model
+from autodiff_book.training import Momentum, PathRecorder, train_linear_model
 from tests.notebooks import BOOK, glued_values
 
 LEARNING_RATE = 0.001

@@ -14,6 +14,7 @@ from autodiff_book.training import (
     DivergenceError,
     History,
     Momentum,
+    PathRecorder,
     linear_model,
     mean_squared_error,
     train_linear_model,
@@ -408,3 +409,46 @@ def test_initial_parameters_are_used_and_not_modified(data):
     torch.testing.assert_close(
         history.snapshots[0], initial, rtol=0, atol=1e-6
     )
+
+
+def short_run(rule, epochs=3):
+    x, y = load_dataset()
+    recorder = PathRecorder(rule)
+    _, history = train_linear_model(x, y, rule=recorder, epochs=epochs)
+    return recorder, history
+
+
+@pytest.mark.parametrize("rule", [SGD(0.01), Momentum(0.001, 0.9)])
+def test_path_recorder_agrees_with_the_epoch_snapshots(rule):
+    recorder, history = short_run(rule)
+    path = recorder.path
+    updates = len(history.update_losses)
+    assert path.shape == (updates + 1, 2)
+    assert torch.equal(path[0], torch.zeros(2))
+    per_epoch = updates // len(history.snapshots)
+    for epoch, snapshot in enumerate(history.snapshots):
+        assert torch.equal(path[(epoch + 1) * per_epoch], snapshot)
+
+
+def test_path_recorder_does_not_change_the_training():
+    x, y = load_dataset()
+    plain, _ = train_linear_model(
+        x, y, rule=Momentum(0.001, 0.5), epochs=2
+    )
+    recorded, _ = train_linear_model(
+        x, y, rule=PathRecorder(Momentum(0.001, 0.5)), epochs=2
+    )
+    assert torch.equal(plain, recorded)
+
+
+def test_path_recorder_starts_afresh_on_reset():
+    recorder, history = short_run(Momentum(0.001, 0.9), epochs=1)
+    recorder.reset()
+    assert recorder.rule.buffer is None
+    with pytest.raises(ValueError, match="no update has been recorded"):
+        _ = recorder.path
+
+
+def test_path_recorder_needs_a_rule_with_step():
+    with pytest.raises(TypeError, match=r"step\(parameters\) method"):
+        PathRecorder(0.9)

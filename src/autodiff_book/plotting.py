@@ -9,11 +9,22 @@ the site is shown in dark mode, and the colours are the Okabe-Ito palette,
 which stays distinguishable under the common forms of colour blindness.
 Lines should also differ by style or marker, never by colour alone:
 ``LINE_STYLES`` and ``MARKERS`` pair with ``PALETTE`` entry by entry.
+
+Two pictures of the momentum chapter live here too: loss curves for several
+momentum values, coloured along viridis as the problem set's figure is, and
+the paths the parameters take across the contours of the MSE bowl.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from autodiff_book.regression import least_squares_fit, mse_surface
 
 # Okabe & Ito (2008), "Color Universal Design".
 PALETTE = (
@@ -90,4 +101,172 @@ def new_figure(
     # figure loads it; rc_context would undo that on exit, and later figures
     # would no longer show by themselves. Keep the backend's choice.
     plt.interactive(interactive)
+    return figure, axes
+
+
+# Viridis from its dark purple end up to light green; its last fifth is
+# yellow, which is hard to see on a white page.
+VIRIDIS_RANGE = (0.0, 0.8)
+
+
+def viridis_colours(count: int) -> list[tuple]:
+    """``count`` colours along viridis, from purple to light green."""
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    stops = np.linspace(*VIRIDIS_RANGE, count) if count > 1 else [0.0]
+    return [tuple(mpl.colormaps["viridis"](stop)) for stop in stops]
+
+
+def _check_curves(curves: Mapping) -> None:
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError(
+            "curves must be a non-empty mapping {momentum: losses}"
+        )
+    for momentum, losses in curves.items():
+        losses = np.asarray(losses, dtype=np.float64)
+        if losses.ndim != 1 or losses.size == 0:
+            raise ValueError(
+                f"the losses for momentum {momentum} must be a non-empty "
+                f"1-D sequence, got shape {losses.shape}"
+            )
+        if not np.all(np.isfinite(losses)):
+            first = int(np.argmin(np.isfinite(losses)))
+            raise ValueError(
+                f"the losses for momentum {momentum} turn inf or nan at "
+                f"index {first}: report the divergence instead of drawing "
+                "a curve that silently stops"
+            )
+
+
+def plot_loss_curves(
+    curves: Mapping[float, Sequence[float]],
+    *,
+    legend: bool = True,
+    ylabel: str = "MSE over the whole data set",
+):
+    """Loss per epoch for several momentum values, coloured by viridis.
+
+    Colours follow the mapping's order, from purple (first) to light green
+    (last); each curve also has its own line style, so the curves differ
+    in more than colour.
+
+    Args:
+        curves: ``{momentum: losses}``; epoch ``k`` is ``losses[k - 1]``.
+        legend: whether to name the curves; a figure for a guessing
+            exercise leaves the legend out.
+        ylabel: the label of the (logarithmic) loss axis.
+
+    Returns:
+        ``(figure, axes)``.
+    """
+    _check_curves(curves)
+    figure, axes = new_figure()
+    colours = viridis_colours(len(curves))
+    for index, (momentum, losses) in enumerate(curves.items()):
+        epochs = np.arange(1, len(losses) + 1)
+        axes.plot(
+            epochs,
+            losses,
+            color=colours[index],
+            linestyle=LINE_STYLES[index % len(LINE_STYLES)],
+            linewidth=2.2,
+            label=f"μ = {momentum:g}",
+        )
+    axes.set_yscale("log")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(ylabel)
+    if legend:
+        axes.legend(frameon=False)
+    return figure, axes
+
+
+def _as_path(momentum, path) -> np.ndarray:
+    if isinstance(path, torch.Tensor):
+        path = path.detach().cpu().numpy()
+    path = np.asarray(path, dtype=np.float64)
+    if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 1:
+        raise ValueError(
+            f"the path for momentum {momentum} must have shape (T, 2) of "
+            f"(slope, bias) rows, got {path.shape}"
+        )
+    if not np.all(np.isfinite(path)):
+        raise ValueError(f"the path for momentum {momentum} holds inf/nan")
+    return path
+
+
+def plot_trajectories(
+    x,
+    y,
+    paths: Mapping[float, object],
+    *,
+    slopes: Sequence[float] | None = None,
+    biases: Sequence[float] | None = None,
+    levels: int = 12,
+    mark_every: int = 32,
+):
+    """Parameter paths for several momentum values on the MSE contours.
+
+    Args:
+        x, y: the data that defines the MSE surface.
+        paths: ``{momentum: array (T, 2)}`` of ``(slope, bias)`` after each
+            update, the start included.
+        slopes, biases: the grid to draw; by default a margin around every
+            path and the least-squares point.
+        levels: how many contour lines, spaced evenly in log(MSE).
+        mark_every: put a marker every this many updates (one epoch of
+            32 batches by default), so that the spacing shows speed.
+
+    Returns:
+        ``(figure, axes)``.
+    """
+    if not isinstance(paths, Mapping) or not paths:
+        raise ValueError("paths must be a non-empty mapping {momentum: path}")
+    if not isinstance(levels, int) or levels < 2:
+        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
+    if not isinstance(mark_every, int) or mark_every < 1:
+        raise ValueError(
+            f"mark_every must be a positive integer, got {mark_every!r}"
+        )
+    checked = {mu: _as_path(mu, path) for mu, path in paths.items()}
+    best = np.array(least_squares_fit(x, y))
+    points = np.vstack([*checked.values(), best])
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.15 * (high - low) + 0.1
+    if slopes is None:
+        slopes = np.linspace(low[0] - margin[0], high[0] + margin[0], 121)
+    if biases is None:
+        biases = np.linspace(low[1] - margin[1], high[1] + margin[1], 121)
+    surface = mse_surface(x, y, slopes, biases)
+    # Narrower than the default, so the labels stay legible on a phone.
+    figure, axes = new_figure(width=5.4, height=4.8)
+    # Log-spaced levels: the bowl is steep, and equal steps in MSE would
+    # crowd every line into the far corners.
+    values = np.geomspace(surface.min() * 1.05, surface.max(), levels)
+    contours = axes.contour(
+        slopes, biases, surface, levels=values, colors="0.6",
+        linewidths=0.8,
+    )
+    axes.clabel(contours, fmt="%.2g", fontsize=9)
+    colours = viridis_colours(len(checked))
+    for index, (momentum, path) in enumerate(checked.items()):
+        axes.plot(
+            path[:, 0],
+            path[:, 1],
+            color=colours[index],
+            linestyle=LINE_STYLES[index % len(LINE_STYLES)],
+            marker=MARKERS[index % len(MARKERS)],
+            markevery=mark_every,
+            markersize=6,
+            linewidth=1.6,
+            label=f"μ = {momentum:g}",
+        )
+    start = next(iter(checked.values()))[0]
+    axes.plot(*start, "ko", markersize=7, label="start")
+    axes.plot(
+        *best, marker="*", color="black", markersize=16, linestyle="none",
+        label="least squares",
+    )
+    axes.set_xlabel("slope")
+    axes.set_ylabel("bias")
+    axes.legend(frameon=True, loc="lower left")
     return figure, axes

@@ -360,3 +360,40 @@ def train_linear_model(
             history.epoch_val_losses.append(losses[1])
         history.snapshots.append(parameters.detach().clone())
     return parameters.detach().clone(), history
+
+
+class PathRecorder:
+    """Wrap an update rule and keep the parameters before every update.
+
+    ``train_linear_model`` snapshots the parameters once per epoch; the
+    path across the loss surface needs every step, so this wrapper records
+    them while the wrapped rule (``SGD``, ``Momentum``, ...) does the work.
+    """
+
+    def __init__(self, rule) -> None:
+        if not callable(getattr(rule, "step", None)):
+            raise TypeError(
+                f"rule must have a step(parameters) method, got {rule!r}"
+            )
+        self.rule = rule
+        self.points: list[torch.Tensor] = []
+
+    def reset(self) -> None:
+        """Reset the wrapped rule and forget the recorded path."""
+        if hasattr(self.rule, "reset"):
+            self.rule.reset()
+        self.points = []
+
+    def step(self, parameters: torch.Tensor) -> None:
+        """Record where the parameters are, then let the rule move them."""
+        if not self.points:
+            self.points.append(parameters.detach().clone())
+        self.rule.step(parameters)
+        self.points.append(parameters.detach().clone())
+
+    @property
+    def path(self) -> torch.Tensor:
+        """The start and every update's result, shape ``(T + 1, 2)``."""
+        if not self.points:
+            raise ValueError("no update has been recorded yet")
+        return torch.stack(self.points)

@@ -1,0 +1,114 @@
+"""Tests of autodiff_book.regression: the closed-form fit and the MSE grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from autodiff_book.data import load_dataset
+from autodiff_book.regression import least_squares_fit, mse_surface
+
+
+def random_data(n: int = 50, seed: int = 1):
+    generator = np.random.default_rng(seed)
+    x = generator.uniform(-3, 5, n)
+    return x, 0.7 * x - 2 + generator.normal(0, 0.3, n)
+
+
+def loop_mse(x, y, slope, bias) -> float:
+    """The MSE one sample at a time, in plain Python floats."""
+    total = 0.0
+    for xi, yi in zip(x, y, strict=True):
+        total += (slope * float(xi) + bias - float(yi)) ** 2
+    return total / len(x)
+
+
+@pytest.mark.parametrize("source", ["random", "book"])
+def test_mse_surface_matches_a_plain_loop(source):
+    if source == "book":
+        x, y = load_dataset()
+        x, y = x[:, 0].double().numpy(), y[:, 0].double().numpy()
+    else:
+        x, y = random_data()
+    slopes = np.array([-1.0, 0.0, 0.7, 2.5])
+    biases = np.array([-2.0, -1.0, 0.5])
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (len(biases), len(slopes))
+    for i, bias in enumerate(biases):
+        for j, slope in enumerate(slopes):
+            expected = loop_mse(x, y, slope, bias)
+            assert surface[i, j] == pytest.approx(expected, rel=1e-10)
+
+
+def test_mse_surface_accepts_column_tensors_and_flat_arrays():
+    x, y = load_dataset()
+    grid = np.linspace(-1, 3, 5)
+    from_tensors = mse_surface(x, y, grid, grid)
+    flat = (x[:, 0].numpy(), y[:, 0].numpy())
+    np.testing.assert_allclose(from_tensors, mse_surface(*flat, grid, grid))
+
+
+def test_least_squares_fit_matches_numpy_lstsq():
+    x, y = random_data(200, seed=3)
+    design = np.column_stack([x, np.ones_like(x)])
+    expected, *_ = np.linalg.lstsq(design, y, rcond=None)
+    assert least_squares_fit(x, y) == pytest.approx(tuple(expected))
+
+
+def test_least_squares_fit_is_where_the_autograd_gradient_vanishes():
+    x, y = load_dataset()
+    theta = torch.tensor(
+        least_squares_fit(x, y), dtype=torch.float64, requires_grad=True
+    )
+    loss = ((theta[0] * x.double() + theta[1] - y.double()) ** 2).mean()
+    loss.backward()
+    assert theta.grad.abs().max().item() < 1e-10
+
+
+def test_least_squares_fit_is_the_lowest_point_of_the_surface():
+    x, y = random_data()
+    slope, bias = least_squares_fit(x, y)
+    slopes = slope + np.linspace(-0.1, 0.1, 21)
+    biases = bias + np.linspace(-0.1, 0.1, 21)
+    surface = mse_surface(x, y, slopes, biases)
+    assert np.unravel_index(surface.argmin(), surface.shape) == (10, 10)
+
+
+SAMPLES = np.arange(4.0)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "error", "message"),
+    [
+        ([0.0, 1.0], SAMPLES[:2], TypeError, "x must be a torch.Tensor"),
+        (np.array([]), np.array([]), ValueError, "x is empty"),
+        (SAMPLES, SAMPLES[:3], ValueError, "x has 4 samples but y has 3"),
+        (np.ones((4, 2)), SAMPLES, ValueError, r"shape \(N,\) or \(N, 1\)"),
+        (SAMPLES, np.array([0, 1, np.nan, 3]), ValueError, "y holds inf"),
+    ],
+)
+def test_bad_data_is_refused(x, y, error, message):
+    with pytest.raises(error, match=message):
+        mse_surface(x, y, [0.0], [0.0])
+    with pytest.raises(error, match=message):
+        least_squares_fit(x, y)
+
+
+@pytest.mark.parametrize(
+    ("slopes", "biases", "message"),
+    [
+        ([], [0.0], "slopes must be a non-empty 1-D grid"),
+        ([0.0], [], "biases must be a non-empty 1-D grid"),
+        ([[0.0, 1.0]], [0.0], r"slopes must be .* shape \(1, 2\)"),
+        ([0.0, np.inf], [0.0], "slopes holds inf or nan"),
+    ],
+)
+def test_bad_grids_are_refused(slopes, biases, message):
+    with pytest.raises(ValueError, match=message):
+        mse_surface(SAMPLES, SAMPLES, slopes, biases)
+
+
+def test_a_constant_input_has_no_least_squares_slope():
+    with pytest.raises(ValueError, match="all x are equal"):
+        least_squares_fit(np.ones(5), np.arange(5.0))
