@@ -212,9 +212,10 @@ def test_engine_agrees_with_closed_forms_and_torch(glued):
         else:
             out_torch = f(*tensors)
         grads = torch.autograd.grad(out_torch, tensors)
+        pairs = zip(values, grads, strict=True)
         recomputed[name] = max(
             [abs(out.data - out_torch.item())]
-            + [abs(v.grad - g.item()) for v, g in zip(values, grads, strict=True)]
+            + [abs(v.grad - g.item()) for v, g in pairs]
         )
     for name, difference in differences.items():
         assert difference == pytest.approx(recomputed[name], abs=1e-15)
