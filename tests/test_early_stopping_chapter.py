@@ -165,6 +165,12 @@ def test_the_curves_as_the_prose_and_alt_text_describe_them(glued, oracle):
     rise = oracle["val"][-1] - oracle["val"][oracle["best_val"]]
     assert glued["es_val_rise"] == pytest.approx(rise, abs=FLOAT32_TOLERANCE)
     assert glued["es_val_rise"] > 0
+    # "Both curves ... flatten out near the noise variance"; "the
+    # validation curve sits a little higher".
+    for curve in (oracle["train"], oracle["val"]):
+        assert curve[-1] == pytest.approx(data.NOISE_STD**2, rel=0.2)
+        assert curve[0] > 2 * curve[-1]
+    assert oracle["val"][-1] > oracle["train"][-1]
 
 
 def test_final_parameters_against_the_training_fit(glued, oracle):

@@ -149,6 +149,8 @@ def test_shape_trap_losses(glued, dataset):
     wrong = np.mean(np.subtract.outer(predictions, y) ** 2)
     assert glued["sgd_trap_right"] == pytest.approx(right, rel=1e-5)
     assert glued["sgd_trap_wrong"] == pytest.approx(wrong, rel=1e-5)
+    # "the right MSE is ..., about the noise variance".
+    assert right == pytest.approx(data.NOISE_STD**2, rel=0.1)
 
 
 def test_shape_trap_training(glued, dataset):
@@ -169,6 +171,10 @@ def test_shape_trap_training(glued, dataset):
     )
     # What the prose claims: the slope is driven far below the data's.
     assert abs(glued["sgd_trap_slope"]) < 0.1 * data.TRUE_SLOPE
+    # "heading for the flat line at the mean target".
+    assert glued["sgd_trap_bias"] == pytest.approx(
+        glued["sgd_y_mean"], rel=0.1
+    )
 
 
 def test_problem_2_2_learning_curve(glued, oracle):
