@@ -147,6 +147,11 @@ def eigen_decomposition(stats: SufficientStatistics) -> EigenDecomposition:
             "singular and the bowl has a flat direction"
         )
 
+    if half_gap == 0:
+        # A round bowl (centred inputs of variance 1): every direction is
+        # an eigenvector; name the slope and bias axes.
+        return EigenDecomposition(small, large, (1.0, 0.0), (0.0, 1.0))
+
     def direction(value: float) -> tuple[float, float]:
         # (q, value - p) solves the first row; (value - r, q) the second.
         # Use whichever is longer, so that q = 0 still gives a direction.
