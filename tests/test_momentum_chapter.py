@@ -503,6 +503,15 @@ def test_the_zigzag_section(glued):
     # Both directions oscillate at 0.9: complex roots.
     for curvature in (small, large):
         assert np.all(roots(gamma, 0.9, curvature).imag != 0)
+    star = least_squares()
+    for name, momentum in (("0", 0.0), ("09", 0.9)):
+        path = full_batch_numpy(gamma, momentum, 40)
+        assert glued[f"circling_distance_mu_{name}"] == pytest.approx(
+            np.linalg.norm(path[-1] - star), rel=1e-6
+        )
+    # "still ... from it, where plain gradient descent is ... away"
+    assert glued["circling_distance_mu_09"] > 100 * glued[
+        "circling_distance_mu_0"]
     # The critical momentum gives a double root, and the best rate on a
     # fine grid of momenta.
     critical = glued["zigzag_critical"]

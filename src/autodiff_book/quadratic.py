@@ -28,7 +28,7 @@ from autodiff_book.regression import _paired_samples
 # The regimes of one eigen-direction, from the roots of its recurrence.
 REGIMES = (
     "monotone",  # real roots, the larger one positive: a steady creep
-    "critically damped",  # a double real root: fastest without a swing
+    "critically damped",  # a double real root: the border of the two
     "oscillating",  # complex roots: spirals in at rate sqrt(momentum)
     "zig-zag",  # the dominant root is negative: the sign flips each step
     "divergent",  # a root of modulus >= 1: no convergence
@@ -316,8 +316,8 @@ def critical_momentum(learning_rate: float, curvature: float) -> float:
     """The momentum ``(1 - sqrt(γλ))²`` that gives a double root.
 
     At this momentum the direction of curvature ``λ`` is critically
-    damped: its error shrinks by ``|1 - sqrt(γλ)|`` per step, the fastest
-    rate any momentum reaches at this learning rate, and it does not swing.
+    damped: its error shrinks by ``|1 - sqrt(γλ)|`` per step, the best
+    rate any momentum reaches at this learning rate.
     """
     gamma = _check_positive("learning_rate", learning_rate)
     lam = _check_positive("curvature", curvature)
