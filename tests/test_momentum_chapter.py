@@ -552,6 +552,27 @@ def test_centred_exercise(glued):
     assert 1.5 < glued["centred_ratio"] < glued["condition_number"]
 
 
+def test_stability_exercise(glued):
+    x, _ = data64()
+    _, large = curvatures_2x2(x)
+    star, start = least_squares(), np.linalg.norm(least_squares())
+    for key, momentum in (("exercise_bound_mu_05", 0.5),
+                          ("exercise_bound_mu_neg05", -0.5)):
+        bound = glued[key]
+        assert bound == pytest.approx(2 * (1 + momentum) / large, rel=1e-9)
+        below = full_batch_numpy(0.95 * bound, momentum, 200)[-1]
+        above = full_batch_numpy(1.05 * bound, momentum, 200)[-1]
+        # "below ends closer than it started, above much farther away"
+        assert np.linalg.norm(below - star) < start
+        assert np.linalg.norm(above - star) > 10 * start
+    assert glued["exercise_bound_mu_05"] == pytest.approx(
+        1.5 * glued["max_rate_mu_0"], rel=1e-9
+    )
+    assert glued["exercise_bound_mu_neg05"] == pytest.approx(
+        0.5 * glued["max_rate_mu_0"], rel=1e-9
+    )
+
+
 def test_the_page_keeps_its_labels_and_no_inline_magic():
     text = (BOOK / "momentum.md").read_text()
     for label in ("momentum", "momentum-ravine", "momentum-by-hand",
