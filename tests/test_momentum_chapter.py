@@ -109,28 +109,129 @@ def optim_path(momentum: float, epochs: int = EPOCHS) -> torch.Tensor:
     return torch.stack(path)
 
 
-def test_curvatures_match_the_closed_form_hessian(glued):
-    x, _ = load_dataset()
-    x = x[:, 0].double().numpy()
+def data64():
+    x, y = load_dataset()
+    return x[:, 0].double().numpy(), y[:, 0].double().numpy()
+
+
+def closed_form_hessian(x):
     # MSE = mean((a x + b - y)^2): its Hessian is 2 [[<x^2>, <x>], [<x>, 1]].
-    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
-    small, large = np.linalg.eigvalsh(hessian)
-    assert glued["mean_x"] == pytest.approx(np.mean(x), rel=1e-6)
+    return 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
+
+
+def curvatures_2x2(x):
+    """The two eigenvalues from the 2x2 formula (mean ± half-gap)."""
+    p, q, r = 2 * np.mean(x * x), 2 * np.mean(x), 2.0
+    half_gap = math.sqrt(((p - r) / 2) ** 2 + q * q)
+    return (p + r) / 2 - half_gap, (p + r) / 2 + half_gap
+
+
+def roots(learning_rate, momentum, curvature):
+    """Roots of z^2 - (1 + mu - gamma lambda) z + mu, by numpy."""
+    return np.roots([1, -(1 + momentum - learning_rate * curvature),
+                     momentum])
+
+
+def rate(learning_rate, momentum, curvature):
+    return float(np.max(np.abs(roots(learning_rate, momentum, curvature))))
+
+
+def full_batch_numpy(learning_rate, momentum, steps):
+    """The problem set's rule on the full data set, gradients from the
+    raw samples in float64 (no package code)."""
+    x, y = data64()
+    theta, running_sum, path = np.zeros(2), None, [np.zeros(2)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            residual = theta[0] * x + theta[1] - y
+            g = 2 * np.array([np.mean(residual * x), np.mean(residual)])
+            running_sum = g if running_sum is None else (
+                momentum * running_sum + g
+            )
+            theta = theta - learning_rate * running_sum
+            path.append(theta)
+    return np.array(path)
+
+
+def least_squares():
+    x, y = data64()
+    design = np.column_stack([x, np.ones_like(x)])
+    solution, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return solution
+
+
+def test_curvatures_match_the_closed_form_hessian(glued):
+    x, _ = data64()
+    small, large = curvatures_2x2(x)
+    # A second way: torch.func.hessian of the MSE on the raw samples.
+    xt, yt = (torch.from_numpy(v) for v in data64())
+    autodiff = torch.func.hessian(
+        lambda t: ((t[0] * xt + t[1] - yt) ** 2).mean()
+    )(torch.zeros(2, dtype=torch.float64))
+    assert autodiff.shape == (2, 2)
+    np.testing.assert_allclose(
+        torch.linalg.eigvalsh(autodiff).numpy(), [small, large], rtol=1e-10
+    )
+    assert glued["mean_x"] == pytest.approx(np.mean(x), rel=1e-9)
+    assert glued["mean_xx"] == pytest.approx(np.mean(x * x), rel=1e-9)
     assert glued["curvature_small"] == pytest.approx(small, rel=1e-9)
     assert glued["curvature_large"] == pytest.approx(large, rel=1e-9)
-    assert glued["curvature_ratio"] == pytest.approx(large / small, rel=1e-9)
+    assert glued["condition_number"] == pytest.approx(large / small,
+                                                      rel=1e-9)
+
+
+def test_directions_of_the_valley(glued):
+    x, _ = data64()
+    values, vectors = np.linalg.eigh(closed_form_hessian(x))
+    floor = vectors[:, 0] * np.sign(vectors[0, 0])
+    steep = vectors[:, 1] * np.sign(vectors[0, 1])
+    assert (glued["floor_slope"], glued["floor_bias"]) == pytest.approx(
+        tuple(floor), rel=1e-9
+    )
+    assert glued["tilt_degrees"] == pytest.approx(
+        math.degrees(math.atan2(steep[1], steep[0])), rel=1e-9
+    )
+    # "walking along the floor mostly changes the bias"
+    assert abs(glued["floor_bias"]) > abs(glued["floor_slope"])
+    # "the slope's curvature far exceeds the bias's"
+    assert 2 * glued["mean_xx"] > 3 * 2
 
 
 def test_updates_per_e_fold_match_the_closed_form(glued):
-    x, _ = load_dataset()
-    x = x[:, 0].double().numpy()
-    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
-    small, large = np.linalg.eigvalsh(hessian)
+    x, _ = data64()
+    small, large = curvatures_2x2(x)
+    assert glued["learning_rate"] == LEARNING_RATE
     floor, wall = glued["floor_updates"], glued["wall_updates"]
     assert floor == pytest.approx(1 / (LEARNING_RATE * small), rel=1e-9)
     assert wall == pytest.approx(1 / (LEARNING_RATE * large), rel=1e-9)
-    # "too small to overshoot the walls": 1 - eta * lambda stays positive.
-    assert wall > 1
+    # "both factors 1 - gamma lambda are positive": no zig-zag.
+    assert 1 - LEARNING_RATE * large > 0
+
+
+def test_largest_stable_rates_and_runs_on_both_sides(glued):
+    x, _ = data64()
+    _, large = curvatures_2x2(x)
+    assert glued["max_rate_mu_0"] == pytest.approx(2 / large, rel=1e-9)
+    assert glued["max_rate_mu_09"] == pytest.approx(3.8 / large, rel=1e-9)
+    star = least_squares()
+    assert glued["start_distance"] == pytest.approx(np.linalg.norm(star),
+                                                    rel=1e-9)
+    steps = glued["steps_side"]
+    assert steps == 200
+    for momentum, key in ((0.0, "max_rate_mu_0"), (0.9, "max_rate_mu_09")):
+        name = "09" if momentum else "0"
+        for side, factor in (("below", 0.95), ("above", 1.05)):
+            path = full_batch_numpy(factor * glued[key], momentum, steps)
+            distance = np.linalg.norm(path[-1] - star)
+            assert glued[f"side_{side}_mu_{name}"] == pytest.approx(
+                distance, rel=1e-6
+            )
+        # The prose: converged far below, blown up far above.
+        below = glued[f"side_below_mu_{name}"]
+        above = glued[f"side_above_mu_{name}"]
+        assert below < 1e-3 * glued["start_distance"] < 1e3 * (
+            glued["start_distance"]
+        ) < above
 
 
 def test_hand_rule_matches_torch_optim_as_the_chapter_says(glued):
@@ -143,7 +244,13 @@ def test_hand_rule_matches_torch_optim_as_the_chapter_says(glued):
     own_difference = (mine - theirs).abs().max().item()
     # float32 rounding only: far below anything a wrong rule would give.
     assert own_difference < 1e-5
-    assert glued["torch_max_difference"] < 1e-5
+    x, y = load_dataset()
+    recorder = PathRecorder(Momentum(LEARNING_RATE, 0.9))
+    train_linear_model(x, y, rule=recorder, epochs=EPOCHS)
+    assert glued["torch_max_difference"] == pytest.approx(
+        (recorder.path - theirs).abs().max().item(), rel=1e-6
+    )
+    assert 0 < glued["torch_max_difference"] < 1e-6
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9, 1.0])
@@ -296,3 +403,185 @@ def test_the_solution_names_the_set_of_the_figure(glued):
     values = tuple(float(v) for v in named.group(2).split(","))
     assert values == tuple(glued["puzzle_momenta"])
     assert OPTION_SETS[int(named.group(1)) - 1] == values
+
+
+def test_floor_rates_at_the_problem_sets_learning_rate(glued):
+    x, _ = data64()
+    small, _ = curvatures_2x2(x)
+    for momentum in (0.0, 0.3, 0.6, 0.9):
+        # "the floor is in the monotone regime for every momentum here"
+        floor_roots = roots(LEARNING_RATE, momentum, small)
+        assert np.all(np.isreal(floor_roots))
+        assert np.max(floor_roots.real) > 0
+    for key, momentum in (("floor_efold_mu_0", 0.0),
+                          ("floor_efold_mu_09", 0.9)):
+        assert glued[key] == pytest.approx(
+            -1 / math.log(rate(LEARNING_RATE, momentum, small)), rel=1e-9
+        )
+    assert glued["floor_efold_mu_09"] < glued["floor_efold_mu_0"] / 10
+    assert glued["floor_efold_effective"] == pytest.approx(
+        (1 - 0.9) / (LEARNING_RATE * small), rel=1e-9
+    )
+    # "the exact count is somewhat smaller than the effective step's"
+    assert 0.7 < glued["floor_efold_mu_09"] / glued[
+        "floor_efold_effective"] < 1
+    assert glued["updates_per_epoch"] == math.ceil(1000 / BATCH_SIZE)
+
+
+def test_steep_direction_regimes(glued):
+    x, _ = data64()
+    _, large = curvatures_2x2(x)
+    at_09 = roots(LEARNING_RATE, 0.9, large)
+    assert np.all(np.abs(at_09.imag) > 0)  # complex: oscillating
+    assert glued["steep_regime_mu_09"] == "oscillating"
+    at_06 = roots(LEARNING_RATE, 0.6, large)
+    assert np.all(np.isreal(at_06)) and np.max(at_06.real) > 0
+    assert glued["steep_regime_mu_06"] == "monotone"
+    assert glued["sqrt_09"] == pytest.approx(np.max(np.abs(at_09)),
+                                             rel=1e-9)
+    threshold = glued["oscillation_threshold_09"]
+    assert np.all(np.isreal(roots(LEARNING_RATE, 0.9, 0.99 * threshold)))
+    assert np.all(roots(LEARNING_RATE, 0.9, 1.01 * threshold).imag != 0)
+    assert threshold < large
+
+
+def test_minibatch_paths_stay_near_the_full_batch_iteration(glued):
+    gaps = []
+    for momentum in (0.0, 0.9):
+        minibatch = plain_loop(momentum)[2].double().numpy()
+        full = full_batch_numpy(LEARNING_RATE, momentum, len(minibatch) - 1)
+        assert minibatch.shape == full.shape == (EPOCHS * 32 + 1, 2)
+        gaps.append(np.linalg.norm(minibatch - full, axis=1).max())
+    assert glued["minibatch_gap"] == pytest.approx(max(gaps), rel=1e-3)
+    assert glued["minibatch_gap"] < 0.05 * np.linalg.norm(least_squares())
+
+
+def test_overshoot_across_the_valley(glued):
+    x, _ = data64()
+    steep = np.linalg.eigh(closed_form_hessian(x))[1][:, 1]
+    star = least_squares()
+    across = {
+        momentum: (full_batch_numpy(LEARNING_RATE, momentum, 1600) - star)
+        @ steep
+        for momentum in (0.0, 0.9)
+    }
+    start = across[0.9][0]
+    assert glued["overshoot_mu_09"] == pytest.approx(
+        100 * np.max(-np.sign(start) * across[0.9]) / abs(start), rel=1e-6
+    )
+    assert glued["overshoot_mu_09"] > 1
+    # "without momentum it never crosses"
+    assert np.all(np.sign(across[0.0]) == np.sign(across[0.0][0]))
+
+
+def test_the_zigzag_section(glued):
+    x, _ = data64()
+    small, large = curvatures_2x2(x)
+    gamma = glued["zigzag_rate"]
+    assert gamma == pytest.approx(0.9 * 2 / large, rel=1e-9)
+    plain = roots(gamma, 0.0, large)
+    assert plain.real[0] < 0  # the sign flips: a real zig-zag
+    assert glued["zigzag_steep_mu_0"] == pytest.approx(abs(plain[0]),
+                                                       rel=1e-9)
+    assert glued["zigzag_floor_mu_0"] == pytest.approx(
+        rate(gamma, 0.0, small), rel=1e-9
+    )
+    assert glued["zigzag_steep_mu_01"] == pytest.approx(
+        rate(gamma, 0.1, large), rel=1e-9
+    )
+    assert glued["zigzag_floor_mu_01"] == pytest.approx(
+        rate(gamma, 0.1, small), rel=1e-9
+    )
+    assert glued["zigzag_rate_mu_09"] == pytest.approx(
+        max(rate(gamma, 0.9, small), rate(gamma, 0.9, large)), rel=1e-9
+    )
+    # The prose: 0.1 helps in both directions, 0.9 is slower than none.
+    assert glued["zigzag_steep_mu_01"] < glued["zigzag_steep_mu_0"]
+    assert glued["zigzag_floor_mu_01"] < glued["zigzag_floor_mu_0"]
+    assert glued["zigzag_rate_mu_09"] > max(glued["zigzag_steep_mu_0"],
+                                            glued["zigzag_floor_mu_0"])
+    # Both directions oscillate at 0.9: complex roots.
+    for curvature in (small, large):
+        assert np.all(roots(gamma, 0.9, curvature).imag != 0)
+    star = least_squares()
+    for name, momentum in (("0", 0.0), ("09", 0.9)):
+        path = full_batch_numpy(gamma, momentum, 40)
+        assert glued[f"circling_distance_mu_{name}"] == pytest.approx(
+            np.linalg.norm(path[-1] - star), rel=1e-6
+        )
+    # "still ... from it, where plain gradient descent is ... away"
+    assert glued["circling_distance_mu_09"] > 100 * glued[
+        "circling_distance_mu_0"]
+    # The critical momentum gives a double root, and the best rate on a
+    # fine grid of momenta.
+    critical = glued["zigzag_critical"]
+    double = roots(gamma, critical, large)
+    assert abs(double[0] - double[1]) < 1e-6
+    grid = np.linspace(0, 0.5, 5001)
+    best = grid[np.argmin([rate(gamma, m, large) for m in grid])]
+    assert critical == pytest.approx(best, abs=2e-4)
+
+
+def test_the_theory_of_odd_momenta(glued):
+    x, _ = data64()
+    _, large = curvatures_2x2(x)
+    assert glued["rate_mu_2"] == pytest.approx(rate(LEARNING_RATE, 2.0,
+                                                    large), rel=1e-9)
+    assert glued["rate_mu_1"] == pytest.approx(1.0, abs=1e-12)
+    assert glued["rate_mu_neg1"] == pytest.approx(
+        rate(LEARNING_RATE, -1.0, large), rel=1e-12
+    )
+    assert glued["growth_mu_neg1"] == pytest.approx(
+        glued["rate_mu_neg1"] ** (EPOCHS * 32), rel=1e-9
+    )
+    # "overflows within a few epochs"
+    assert glued["diverged_mu_2"] <= 5 * 32
+    # "mu = 1 neither grows nor shrinks": complex roots on the circle.
+    assert np.all(roots(LEARNING_RATE, 1.0, large).imag != 0)
+
+
+def test_centred_exercise(glued):
+    x, _ = data64()
+    centred = x - x.mean()
+    values = np.linalg.eigvalsh(closed_form_hessian(centred))
+    assert glued["centred_ratio"] == pytest.approx(
+        values[1] / values[0], rel=1e-6
+    )
+    assert glued["centred_variance"] == pytest.approx(np.var(x), rel=1e-6)
+    # "rounder but still not round"
+    assert 1.5 < glued["centred_ratio"] < glued["condition_number"]
+
+
+def test_stability_exercise(glued):
+    x, _ = data64()
+    _, large = curvatures_2x2(x)
+    star, start = least_squares(), np.linalg.norm(least_squares())
+    for key, momentum in (("exercise_bound_mu_05", 0.5),
+                          ("exercise_bound_mu_neg05", -0.5)):
+        bound = glued[key]
+        assert bound == pytest.approx(2 * (1 + momentum) / large, rel=1e-9)
+        below = full_batch_numpy(0.95 * bound, momentum, 200)[-1]
+        above = full_batch_numpy(1.05 * bound, momentum, 200)[-1]
+        # "below ends closer than it started, above much farther away"
+        assert np.linalg.norm(below - star) < start
+        assert np.linalg.norm(above - star) > 10 * start
+    assert glued["exercise_bound_mu_05"] == pytest.approx(
+        1.5 * glued["max_rate_mu_0"], rel=1e-9
+    )
+    assert glued["exercise_bound_mu_neg05"] == pytest.approx(
+        0.5 * glued["max_rate_mu_0"], rel=1e-9
+    )
+
+
+def test_the_page_keeps_its_labels_and_no_inline_magic():
+    text = (BOOK / "momentum.md").read_text()
+    for label in ("momentum", "momentum-ravine", "momentum-by-hand",
+                  "momentum-torch", "momentum-loss-curves",
+                  "momentum-effective-step", "momentum-paths",
+                  "momentum-failure", "momentum-exercises"):
+        assert f"({label})=" in text
+    assert "%matplotlib" not in text
+
+
+def test_every_glued_value_is_checked(glued):
+    assert glued.unread() == set()

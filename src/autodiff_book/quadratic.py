@@ -1,0 +1,363 @@
+"""Gradient descent with momentum on the linear model's quadratic loss.
+
+The mean squared error of ``slope * x + bias`` is exactly quadratic in
+``theta = [slope, bias]``: five averages over the data (of x², x, xy, y
+and y²) fix it completely. Its Hessian is constant, and along each of the
+Hessian's eigenvectors gradient descent with momentum is a scalar linear
+recurrence whose two roots decide everything: whether it converges, how
+fast, and whether it creeps, swings or zig-zags.
+
+The momentum rule is the problem set's: ``b_0 = g_0``,
+``b_t = momentum * b_{t-1} + g_t``, ``theta_t = theta_{t-1} -
+learning_rate * b_t``. Every function returns plain Python floats (or numpy
+arrays of float64 for paths), so the numbers can be written to JSON for an
+interactive explorer as they are.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+import numbers
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from autodiff_book.regression import _paired_samples
+
+# The regimes of one eigen-direction, from the roots of its recurrence.
+REGIMES = (
+    "monotone",  # real roots, the larger one positive: a steady creep
+    "critically damped",  # a double real root: the border of the two
+    "oscillating",  # complex roots: spirals in at rate sqrt(momentum)
+    "zig-zag",  # the dominant root is negative: the sign flips each step
+    "divergent",  # a root of modulus >= 1: no convergence
+)
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """The five averages that fix the MSE of ``slope * x + bias``."""
+
+    mean_xx: float
+    mean_x: float
+    mean_xy: float
+    mean_y: float
+    mean_yy: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The five averages by name, as plain floats."""
+        return asdict(self)
+
+
+def sufficient_statistics(x, y) -> SufficientStatistics:
+    """Average x², x, xy, y and y² over the data, in float64.
+
+    Args:
+        x, y: inputs and targets (tensors or arrays), shape ``(N,)`` or
+            ``(N, 1)``.
+    """
+    x, y = _paired_samples(x, y)
+    return SufficientStatistics(
+        mean_xx=float(np.mean(x * x)),
+        mean_x=float(np.mean(x)),
+        mean_xy=float(np.mean(x * y)),
+        mean_y=float(np.mean(y)),
+        mean_yy=float(np.mean(y * y)),
+    )
+
+
+def _check_statistics(stats) -> SufficientStatistics:
+    if not isinstance(stats, SufficientStatistics):
+        raise TypeError(
+            "stats must be a SufficientStatistics (see "
+            f"sufficient_statistics), got {type(stats).__name__}"
+        )
+    return stats
+
+
+def hessian(stats: SufficientStatistics) -> np.ndarray:
+    """The constant Hessian ``2 [[<x²>, <x>], [<x>, 1]]`` of the MSE."""
+    s = _check_statistics(stats)
+    return 2.0 * np.array([[s.mean_xx, s.mean_x], [s.mean_x, 1.0]])
+
+
+def gradient(stats: SufficientStatistics, theta) -> np.ndarray:
+    """Gradient of the MSE at ``theta = [slope, bias]``, from the averages."""
+    s = _check_statistics(stats)
+    theta = _as_point("theta", theta)
+    return hessian(s) @ theta - 2.0 * np.array([s.mean_xy, s.mean_y])
+
+
+def loss(stats: SufficientStatistics, theta) -> float:
+    """The MSE at ``theta = [slope, bias]``, from the averages."""
+    s = _check_statistics(stats)
+    a, b = _as_point("theta", theta)
+    return float(
+        a * a * s.mean_xx + 2 * a * b * s.mean_x + b * b
+        - 2 * a * s.mean_xy - 2 * b * s.mean_y + s.mean_yy
+    )
+
+
+def minimiser(stats: SufficientStatistics) -> tuple[float, float]:
+    """``(slope, bias)`` where the gradient vanishes (least squares)."""
+    s = _check_statistics(stats)
+    variance = s.mean_xx - s.mean_x**2
+    if not variance > 0:
+        raise ValueError(
+            "stats describe inputs that are all equal (variance "
+            f"{variance!r}): the slope is not determined"
+        )
+    slope = (s.mean_xy - s.mean_x * s.mean_y) / variance
+    return float(slope), float(s.mean_y - slope * s.mean_x)
+
+
+@dataclass(frozen=True)
+class EigenDecomposition:
+    """Curvatures of the MSE bowl and the directions they belong to.
+
+    ``direction_small`` and ``direction_large`` are unit vectors in the
+    (slope, bias) plane, each with a non-negative slope component.
+    """
+
+    curvature_small: float
+    curvature_large: float
+    direction_small: tuple[float, float]
+    direction_large: tuple[float, float]
+
+    @property
+    def condition_number(self) -> float:
+        """How many times steeper the bowl is across than along."""
+        return self.curvature_large / self.curvature_small
+
+
+def eigen_decomposition(stats: SufficientStatistics) -> EigenDecomposition:
+    """Eigenvalues and eigenvectors of the Hessian, in closed form.
+
+    For a symmetric 2×2 matrix ``[[p, q], [q, r]]`` the eigenvalues are
+    ``(p + r)/2 ± sqrt(((p - r)/2)² + q²)``; the formulas need no linear
+    algebra library, so an explorer in the browser can repeat them.
+    """
+    p, q, r = 2 * stats.mean_xx, 2 * stats.mean_x, 2.0
+    half_sum, half_gap = (p + r) / 2, math.hypot((p - r) / 2, q)
+    small, large = half_sum - half_gap, half_sum + half_gap
+    if not small > 0:
+        raise ValueError(
+            "stats describe inputs that are all equal: the Hessian is "
+            "singular and the bowl has a flat direction"
+        )
+
+    if half_gap == 0:
+        # A round bowl (centred inputs of variance 1): every direction is
+        # an eigenvector; name the slope and bias axes.
+        return EigenDecomposition(small, large, (1.0, 0.0), (0.0, 1.0))
+
+    def direction(value: float) -> tuple[float, float]:
+        # (q, value - p) solves the first row; (value - r, q) the second.
+        # Use whichever is longer, so that q = 0 still gives a direction.
+        first, second = (q, value - p), (value - r, q)
+        a, b = max(first, second, key=lambda v: math.hypot(*v))
+        norm = math.hypot(a, b)
+        a, b = a / norm, b / norm
+        return (a, b) if a > 0 or (a == 0 and b > 0) else (-a, -b)
+
+    return EigenDecomposition(
+        curvature_small=small,
+        curvature_large=large,
+        direction_small=direction(small),
+        direction_large=direction(large),
+    )
+
+
+def quadratic_summary(x, y) -> dict[str, float]:
+    """Everything an explorer of γ and μ needs, as plain floats.
+
+    Returns:
+        A flat dict: the five averages (``mean_xx`` ... ``mean_yy``), the
+        minimiser (``slope_star``, ``bias_star``) and its loss
+        (``loss_star``), the curvatures (``curvature_small``,
+        ``curvature_large``), their eigenvectors (``direction_small_slope``,
+        ``direction_small_bias``, ``direction_large_slope``,
+        ``direction_large_bias``) and the ``condition_number``.
+    """
+    stats = sufficient_statistics(x, y)
+    eigen = eigen_decomposition(stats)
+    slope_star, bias_star = minimiser(stats)
+    summary = stats.as_dict()
+    summary.update(
+        slope_star=slope_star,
+        bias_star=bias_star,
+        loss_star=loss(stats, (slope_star, bias_star)),
+        curvature_small=eigen.curvature_small,
+        curvature_large=eigen.curvature_large,
+        direction_small_slope=eigen.direction_small[0],
+        direction_small_bias=eigen.direction_small[1],
+        direction_large_slope=eigen.direction_large[0],
+        direction_large_bias=eigen.direction_large[1],
+        condition_number=eigen.condition_number,
+    )
+    return summary
+
+
+def _check_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_positive(name: str, value) -> float:
+    value = _check_real(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value
+
+
+def _as_point(name: str, value) -> np.ndarray:
+    point = np.asarray(value, dtype=np.float64)
+    if point.shape != (2,) or not np.all(np.isfinite(point)):
+        raise ValueError(
+            f"{name} must be a finite [slope, bias] pair, got {value!r}"
+        )
+    return point
+
+
+def recurrence_matrix(
+    learning_rate: float, momentum: float, curvature: float
+) -> np.ndarray:
+    """The 2×2 matrix taking ``(e_t, e_{t-1})`` to ``(e_{t+1}, e_t)``.
+
+    ``e`` is the distance to the minimum along an eigenvector of curvature
+    ``curvature``; the rule gives
+    ``e_{t+1} = (1 + momentum - learning_rate * curvature) e_t
+    - momentum * e_{t-1}``.
+    """
+    gamma = _check_positive("learning_rate", learning_rate)
+    mu = _check_real("momentum", momentum)
+    lam = _check_positive("curvature", curvature)
+    return np.array([[1 + mu - gamma * lam, -mu], [1.0, 0.0]])
+
+
+def characteristic_roots(
+    learning_rate: float, momentum: float, curvature: float
+) -> tuple[complex, complex]:
+    """Roots of ``z² - (1 + μ - γλ) z + μ``, larger modulus first."""
+    gamma = _check_positive("learning_rate", learning_rate)
+    mu = _check_real("momentum", momentum)
+    lam = _check_positive("curvature", curvature)
+    trace = 1 + mu - gamma * lam
+    root = cmath.sqrt(trace * trace - 4 * mu)
+    first, second = (trace + root) / 2, (trace - root) / 2
+    return tuple(sorted((first, second), key=abs, reverse=True))
+
+
+def convergence_rate(
+    learning_rate: float, momentum: float, curvature: float
+) -> float:
+    """Factor by which the error shrinks per step, in the long run.
+
+    The larger modulus of the two roots: below 1 the direction converges,
+    at 1 or above it does not.
+    """
+    return abs(characteristic_roots(learning_rate, momentum, curvature)[0])
+
+
+def regime(
+    learning_rate: float,
+    momentum: float,
+    curvature: float,
+    *,
+    tolerance: float = 1e-9,
+) -> str:
+    """Name the behaviour of one eigen-direction (one of ``REGIMES``).
+
+    Args:
+        tolerance: a discriminant within ``tolerance`` of zero counts as a
+            double root ("critically damped").
+    """
+    gamma = _check_positive("learning_rate", learning_rate)
+    mu = _check_real("momentum", momentum)
+    lam = _check_positive("curvature", curvature)
+    if convergence_rate(gamma, mu, lam) >= 1:
+        return "divergent"
+    trace = 1 + mu - gamma * lam
+    discriminant = trace * trace - 4 * mu
+    if abs(discriminant) <= tolerance:
+        return "critically damped"
+    if discriminant < 0:
+        return "oscillating"
+    dominant = characteristic_roots(gamma, mu, lam)[0].real
+    return "monotone" if dominant > 0 else "zig-zag"
+
+
+def largest_stable_learning_rate(
+    curvature: float, momentum: float = 0.0
+) -> float:
+    """The stability bound ``2 (1 + μ) / λ`` on the learning rate.
+
+    Every learning rate strictly between 0 and this bound converges along
+    a direction of curvature ``λ``; none at or above it does.
+
+    Raises:
+        ValueError: if ``|momentum| >= 1``: then no learning rate converges.
+    """
+    lam = _check_positive("curvature", curvature)
+    mu = _check_real("momentum", momentum)
+    if not -1 < mu < 1:
+        raise ValueError(
+            f"momentum must lie strictly between -1 and 1, got {mu!r}: "
+            "otherwise no learning rate converges"
+        )
+    return 2 * (1 + mu) / lam
+
+
+def critical_momentum(learning_rate: float, curvature: float) -> float:
+    """The momentum ``(1 - sqrt(γλ))²`` that gives a double root.
+
+    At this momentum the direction of curvature ``λ`` is critically
+    damped: its error shrinks by ``|1 - sqrt(γλ)|`` per step, the best
+    rate any momentum reaches at this learning rate.
+    """
+    gamma = _check_positive("learning_rate", learning_rate)
+    lam = _check_positive("curvature", curvature)
+    return (1 - math.sqrt(gamma * lam)) ** 2
+
+
+def heavy_ball(
+    stats: SufficientStatistics,
+    learning_rate: float,
+    momentum: float,
+    steps: int,
+    start=(0.0, 0.0),
+) -> np.ndarray:
+    """Full-batch gradient descent with momentum, in float64.
+
+    A reference iteration on the exact quadratic, written from the five
+    averages alone (no torch, no data loader).
+
+    Returns:
+        Array of shape ``(steps + 1, 2)``: ``start`` and the
+        ``[slope, bias]`` after each step. Rows turn inf or nan when the
+        iteration overflows; nothing is raised.
+    """
+    s = _check_statistics(stats)
+    gamma = _check_positive("learning_rate", learning_rate)
+    mu = _check_real("momentum", momentum)
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"steps must be an int, got {steps!r}")
+    if steps < 0:
+        raise ValueError(f"steps must be at least 0, got {steps}")
+    theta = _as_point("start", start).copy()
+    curvature, pull = hessian(s), 2.0 * np.array([s.mean_xy, s.mean_y])
+    path = np.empty((steps + 1, 2))
+    path[0] = theta
+    running_sum = None  # b_t of the problem set
+    # A divergent run is part of the lesson: let it overflow quietly.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            g = curvature @ theta - pull
+            running_sum = g if running_sum is None else mu * running_sum + g
+            theta = theta - gamma * running_sum
+            path[t] = theta
+    return path
