@@ -6,13 +6,8 @@ import re
 
 import pytest
 
-from tests.book_build import (
-    NOTEBOOK_HEADER,
-    ROOT,
-    build,
-    copy_project,
-    toc_pages,
-)
+from book_tools.project import ROOT, build, copy_project, toc_pages
+from tests.book_build import NOTEBOOK_HEADER
 
 pytestmark = pytest.mark.build
 
