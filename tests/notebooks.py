@@ -61,8 +61,12 @@ def chapter_from_cache(project: Path, name: str) -> nbformat.NotebookNode:
     taken out, so the cache is the place to read.
     """
     cache = get_cache(project / "_build" / ".jupyter_cache")
-    uri = str((project / "book" / f"{name}.md").absolute())
-    record = cache.get_cached_project_nb(uri)
+    # The build names the chapter by its absolute path as it saw it:
+    # compare resolved paths, in case a symbolic link is on the way.
+    source = (project / "book" / f"{name}.md").resolve()
+    uris = [record.uri for record in cache.list_project_records()
+            if Path(record.uri).resolve() == source]
+    record = cache.get_cached_project_nb(uris[0]) if uris else None
     if record is None:
         raise LookupError(
             f"the build of {project} has no executed copy of {name}.md "
