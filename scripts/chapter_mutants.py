@@ -118,13 +118,17 @@ def run_tests(chapter: str, project: Path) -> Outcome:
     return Outcome(status, failed, seconds)
 
 
-def table(rows: list[tuple[Mutant, Outcome]],
-          baselines: dict[str, Outcome], total: float) -> str:
-    """The Markdown report."""
-    commit = subprocess.run(
+def head_commit() -> str:
+    """The working tree's commit (short), or "unknown"."""
+    return subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
         capture_output=True, text=True, check=False,
     ).stdout.strip() or "unknown"
+
+
+def table(rows: list[tuple[Mutant, Outcome]],
+          baselines: dict[str, Outcome], total: float, commit: str) -> str:
+    """The Markdown report (``commit``: the one the copy was taken at)."""
     killed = sum(outcome.status == "killed" for _, outcome in rows)
     lines = [
         "# Chapter mutants",
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                if not args.only or m.chapter in args.only]
     if not mutants:
         parser.error("no mutant selected")
-    start = time.perf_counter()
+    start, commit = time.perf_counter(), head_commit()
     rows, baselines = [], {}
     with tempfile.TemporaryDirectory(prefix="chapter-mutants-") as work:
         project = copy_project(Path(work) / "project")
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mutant.chapter} {mutant.key}: {outcome.status} "
                   f"({outcome.seconds:.0f} s) {outcome.failed[:4]}",
                   flush=True)
-    report = table(rows, baselines, time.perf_counter() - start)
+    report = table(rows, baselines, time.perf_counter() - start, commit)
     args.out.write_text(report)
     print(f"\n{report}\nwritten to {args.out}")
     unclean = [c for c, o in baselines.items() if o.status != "survived"]
