@@ -31,8 +31,13 @@ def test_the_toc_lists_only_pages_that_exist():
 
 
 def small_book(tmp_path, page: str) -> tuple:
-    """A copy of the project whose toc holds the index and one new page."""
+    """A copy of the project whose toc holds an index and one new page.
+
+    The index is a stub: the real one links to sections of chapters this
+    toc leaves out, which would be broken references here.
+    """
     project = copy_project(tmp_path / "project")
+    (project / "book" / "index.md").write_text("# Probe book\n")
     (project / "book" / "probe.md").write_text(page)
     (project / "_toc.yml").write_text(
         "format: jb-book\nroot: book/index\n"
