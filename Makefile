@@ -1,6 +1,7 @@
 # The two commands of the README. Each sets up what it needs first.
 #   make site   build the book into _build/html
-#   make test   run every test (the data, the chapters' numbers, the build)
+#   make test   lint every Python file, then run every test (the data, the
+#               chapters' numbers, the build, the browser)
 # And for readers who run the chapters:
 #   make lab    open the chapters as notebooks in Jupyter, as Binder does
 PYTHON ?= python3
@@ -14,7 +15,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall only when a requirements file changes.
-$(VENV)/.site-installed: requirements.txt pyproject.toml | $(BIN)/python
+$(VENV)/.site-installed: requirements.txt pyproject.toml tools/pyproject.toml \
+		| $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
@@ -34,8 +36,10 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.lab-installed
 site: $(VENV)/.site-installed
 	$(BIN)/python scripts/build_book.py . -W -n --keep-going
 
+# Ruff on every Python file of the repository (src, tests, tools, scripts,
+# benchmarks, _ext); its settings are in pyproject.toml.
 test: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Browser-side files, pinned by package-lock.json: MathJax (served by the

@@ -102,6 +102,11 @@ def visit_hidden_cell(self, node) -> None:
     myst-nb labels the ``<summary>`` "Toggle hidden content", a name that
     does not contain its visible text (axe: label-content-name-mismatch);
     without the label its name is the visible "Show code cell source".
+    No myst-nb option sets that label. A copy of this visitor, minus the
+    label (tests/test_theme_overrides.py checks it is unchanged):
+
+    Upstream: myst-nb 1.4.0 myst_nb/sphinx_.py::visit_HideCellInput
+    sha256:8ab1e5d01c59b68443b202a37ae4b7a8281727b1ee2613dcbc90e5317ef1c300
     """
     classes = " ".join(node["classes"])
     self.body.append(f'<details class="admonition hide {classes}">\n')

@@ -30,27 +30,30 @@ from urllib.parse import unquote, urlsplit
 
 from jupyter_cache import get_cache
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests import browser  # noqa: E402  (one server and browser set-up)
-from tests.book_build import copy_project, toc_pages  # noqa: E402
+from book_tools import browser
+from book_tools.project import (
+    ROOT,
+    STRICT_FLAGS,
+    copy_project,
+    notebook_pages,
+    page_source,
+    toc_pages,
+)
 
 BIN = Path(sys.executable).parent
-FLAGS = ("-W", "-n", "--keep-going")
 COMMANDS = {
-    "project": (str(BIN / "python"), "scripts/build_book.py", ".", *FLAGS),
-    "plain": (str(BIN / "jupyter-book"), "build", ".", *FLAGS),
+    "project": (str(BIN / "python"), "scripts/build_book.py", ".",
+                *STRICT_FLAGS),
+    "plain": (str(BIN / "jupyter-book"), "build", ".", *STRICT_FLAGS),
 }
 
 
 def first_chapter(project: Path) -> Path:
-    """The first page of the toc that has a code cell."""
-    for page in toc_pages(project):
-        path = project / f"{page}.md"
-        if path.is_file() and "```{code-cell}" in path.read_text():
-            return path
-    raise SystemExit("no chapter with a code cell in _toc.yml")
+    """The source of the first notebook chapter of the toc."""
+    pages = notebook_pages(project)
+    if not pages:
+        raise SystemExit("no notebook chapter in _toc.yml")
+    return page_source(project, pages[0])
 
 
 def edit_prose(project: Path, run: int) -> None:

@@ -44,17 +44,16 @@ from jupyter_book.config import get_final_config
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.cache.db import NbProjectRecord
-from myst_nb.core.config import NbParserConfig
-from myst_nb.core.read import NbReader, create_nb_reader
+from myst_nb.core.read import NbReader
 from myst_nb.ext.glue import extract_glue_data_cell
 from myst_parser.config.main import MdParserConfig
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
-from sphinx_external_toc.parsing import parse_toc_yaml
+
+from book_tools.project import notebook_reader, page_source, toc_pages
 
 # What the chapters may depend on besides their own code cells.
 DEPENDENCIES = ("src/autodiff_book", "data")
-SOURCE_SUFFIXES = (".ipynb", ".md")
 STATE_FILE = "sources-digest.json"
 LOG_FILE = "executions.jsonl"
 # Files Sphinx and the themes copy into the site that no page ever loads:
@@ -111,18 +110,20 @@ def toc_chapters(root: Path, toc: Path,
     excluded = config.get("nb_execution_excludepatterns", [])
     aliases = config.get("nb_kernel_rgx_aliases", {})
     chapters = []
-    for docname in parse_toc_yaml(toc):
-        paths = [root / f"{docname}{suffix}" for suffix in SOURCE_SUFFIXES]
-        path = next((p.absolute() for p in paths if p.is_file()), None)
+    for docname in toc_pages(root, toc):
+        path = page_source(root, docname)
         if path is None or any(
-            PurePosixPath(path.as_posix()).match(p) for p in excluded
+            PurePosixPath(path.absolute().as_posix()).match(p)
+            for p in excluded
         ):
             continue
-        text = path.read_text(encoding="utf8")
-        reader = create_nb_reader(str(path), md_config, NbParserConfig(), text)
+        path = path.absolute()
+        # The same question as everywhere else ("is it a notebook?"), asked
+        # with the build's own MyST settings.
+        reader = notebook_reader(path, md_config)
         if reader is None:  # plain Markdown, nothing to execute
             continue
-        notebook = reader.read(text)
+        notebook = reader.read(path.read_text(encoding="utf8"))
         if "mystnb" in notebook.metadata:  # per-file settings: leave to Sphinx
             continue
         kernel = notebook.metadata.get("kernelspec", {})

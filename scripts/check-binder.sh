@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Do what Binder (repo2docker) will do with this repository, on this machine:
 #   1. a fresh virtual environment from requirements.txt alone, installed from
-#      the repository's root (requirements.txt ends with `-e .`);
-#   2. every chapter of _toc.yml that is a notebook (has a kernelspec) opened
-#      through jupytext as a notebook and executed with its own folder as the
-#      working directory, as a Jupyter server started by Binder runs it.
+#      the repository's root (requirements.txt ends with `-e .`, `-e ./tools`);
+#   2. every chapter of _toc.yml that is a notebook (as myst-nb reads it),
+#      opened through jupytext as a notebook and executed with its own folder
+#      as the working directory, as a Jupyter server started by Binder runs
+#      it.
 # Prints one line per chapter with its time, and exits non-zero if the
 # install or any chapter fails.
 #
@@ -23,23 +24,11 @@ echo "== fresh virtual environment from requirements.txt alone"
 "$WORK/venv/bin/python" -m pip install --quiet -r requirements.txt
 echo "   installed in $(( $(date +%s) - start )) s"
 
-# The chapters, in the order of the table of contents, that are notebooks.
-mapfile -t chapters < <("$WORK/venv/bin/python" - <<'EOF'
-import re
-from pathlib import Path
-
-import yaml
-from sphinx_external_toc.parsing import parse_toc_yaml
-
-# jupyter-book's own toc parser, as the build and the tests read it.
-pages = list(parse_toc_yaml("_toc.yml"))
-for page in pages:
-    text = Path(f"{page}.md").read_text()
-    front = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    if front and "kernelspec" in yaml.safe_load(front.group(1)):
-        print(f"{page}.md")
-EOF
-)
+# The chapters, in the order of the table of contents, that are notebooks:
+# the one answer of the site tooling (myst-nb's own reader), as the build
+# and the tests use it.
+mapfile -t chapters < <("$WORK/venv/bin/python" -m book_tools.project \
+    notebooks "$ROOT")
 echo "== ${#chapters[@]} notebook chapters"
 
 failed=0

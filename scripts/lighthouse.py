@@ -21,24 +21,18 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests import browser  # noqa: E402
+from book_tools import browser
+from book_tools.project import ROOT
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = ("accessibility", "best-practices", "seo")
-CHROME_FLAGS = " ".join((
-    "--headless=new", "--no-sandbox", "--disable-gpu",
-    "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-))
+# The same flags as the tests' Chromium: headless and off the network.
+CHROME_FLAGS = " ".join(browser.CHROMIUM_FLAGS)
 
 
 def audit(url: str, report: Path, chromium: str) -> dict[str, int]:

@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from book_tools import browser
+from book_tools.project import ROOT
 
-from tests import browser  # noqa: E402
-
-# (name, CSS width, CSS height of the window, is it a phone?)
-DEVICES = (("desktop", 1280, 900, False), ("phone", 390, 844, True))
 SCHEMES = ("light", "dark")
 # Chromium refuses captures taller than this many pixels.
 MAX_HEIGHT = 16_000
@@ -66,7 +61,7 @@ def main() -> int:
     pages = [p for p in browser.site_pages(args.site) if p != "index.html"]
     start = time.monotonic()
     with browser.serve(args.site) as base, browser.chromium() as driver:
-        for device, width, height, phone in DEVICES:
+        for device, (width, height, phone) in browser.DEVICES.items():
             browser.set_viewport(driver, width, height, phone)
             for scheme in SCHEMES:
                 browser.set_color_scheme(driver, scheme)
@@ -76,7 +71,8 @@ def main() -> int:
                     path = args.out / f"{name}--{device}--{scheme}.png"
                     capture(driver, path, width, height, phone)
                     print(path.relative_to(args.out.parent), flush=True)
-    print(f"{len(pages) * 4} screenshots in {time.monotonic() - start:.0f} s")
+    shots = len(pages) * len(browser.DEVICES) * len(SCHEMES)
+    print(f"{shots} screenshots in {time.monotonic() - start:.0f} s")
     return 0
 
 

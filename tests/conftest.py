@@ -1,10 +1,44 @@
-"""Shared fixtures: one strict, forced build of the whole book per session."""
+"""Shared fixtures: one strict build of the whole book per session.
+
+That build executes every chapter (a fresh copy has an empty cache), and
+the chapter tests read their glued values from it: in a run that builds
+the book, each chapter executes exactly once. A run that does not build
+(one chapter's tests alone) executes just the chapters it reads; see
+``tests/notebooks.py``.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from tests.book_build import build, build_report, copy_project
+from book_tools.project import build, build_report, copy_project
+from tests import notebooks
+
+# The session's build: its project folder, or the failure it ended with
+# (kept, so that the chapter tests report it instead of building again).
+_BUILD: dict[str, Path | Exception] = {}
+
+
+def build_once(factory: pytest.TempPathFactory) -> Path:
+    """A fresh copy of the project, built strictly with every chapter run."""
+    if "result" not in _BUILD:
+        try:
+            project = copy_project(factory.mktemp("book") / "project")
+            # The copy has no _build: an empty cache, so every chapter
+            # executes.
+            assert not (project / "_build").exists()
+            process = build(project)
+            assert process.returncode == 0, build_report(process, project)
+            _BUILD["result"] = project
+        except Exception as error:  # kept, raised again below
+            _BUILD["result"] = error
+    result = _BUILD["result"]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -14,9 +48,18 @@ def built_book(tmp_path_factory):
     Returns:
         The copy's root folder; the site is in ``_build/html`` below it.
     """
-    project = copy_project(tmp_path_factory.mktemp("book") / "project")
-    # The copy has no _build: an empty cache, so every chapter executes.
-    assert not (project / "_build").exists()
-    process = build(project)
-    assert process.returncode == 0, build_report(process, project)
-    return project
+    return build_once(tmp_path_factory)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chapters_from_the_build(request, tmp_path_factory):
+    """Chapter tests read the session's build, if the session builds.
+
+    Not when ``AUTODIFF_BOOK_PROJECT`` points the chapter tests at another
+    copy of the project: the build is of this one.
+    """
+    builds = any(
+        "built_book" in item.fixturenames for item in request.session.items
+    )
+    if builds and not os.environ.get("AUTODIFF_BOOK_PROJECT"):
+        notebooks.read_from_build(lambda: build_once(tmp_path_factory))

@@ -1,26 +1,82 @@
-"""Run a chapter as a notebook and read back the values it glues.
+"""Each chapter, executed once per test run, and the values it glues.
 
-The tests check every number the book reports by executing the chapter
-exactly as the build does (a fresh kernel, working directory ``book/``) and
-comparing each glued value with an independent oracle.
+The tests check every number the book reports by reading the chapter as
+the build executed it (a fresh kernel, working directory ``book/``) and
+comparing each glued value with an independent oracle. Where the executed
+notebook comes from:
+
+- When the run includes the strict build of the whole book (the
+  ``built_book`` fixture of ``tests/conftest.py``: ``make test``, or any
+  selection with a build or browser test), ``conftest.py`` calls
+  ``read_from_build`` and every chapter is read from that build's
+  jupyter-cache: the build executed it, nobody executes it again.
+- Otherwise (one chapter's test file run alone, say), the chapter alone is
+  executed here, once per session.
+
+``AUTODIFF_BOOK_PROJECT`` (a folder) makes ``ROOT`` and ``BOOK`` point at
+another copy of the project: ``scripts/chapter_mutants.py`` runs a chapter's
+tests against a mutated copy that way.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import jupytext
 import nbclient
+import nbformat
+from jupyter_cache import get_cache
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(
+    os.environ.get("AUTODIFF_BOOK_PROJECT")
+    or Path(__file__).resolve().parents[1]
+).resolve()
 BOOK = ROOT / "book"
 
+# Returns the root of a built copy of the project, building it on first use.
+_built_project: Callable[[], Path] | None = None
 
-@functools.cache
-def executed_chapter(name: str):
-    """Execute ``book/<name>.md`` once per session; return the notebook."""
+
+def read_from_build(built_project: Callable[[], Path]) -> None:
+    """Read every chapter from the build that ``built_project()`` returns.
+
+    Called by ``conftest.py`` before the first test when the session builds
+    the book anyway; ``built_project`` builds it lazily (once).
+    """
+    global _built_project
+    _built_project = built_project
+    executed_chapter.cache_clear()
+
+
+def chapter_from_cache(project: Path, name: str) -> nbformat.NotebookNode:
+    """``book/<name>.md`` as the build of ``project`` executed it.
+
+    ``scripts/build_book.py`` (or myst-nb) keeps each executed notebook,
+    outputs and glue data included, in the copy's jupyter-cache; the
+    notebook written to ``_build/jupyter_execute`` has its glue outputs
+    taken out, so the cache is the place to read.
+    """
+    cache = get_cache(project / "_build" / ".jupyter_cache")
+    # The build names the chapter by its absolute path as it saw it:
+    # compare resolved paths, in case a symbolic link is on the way.
+    source = (project / "book" / f"{name}.md").resolve()
+    uris = [record.uri for record in cache.list_project_records()
+            if Path(record.uri).resolve() == source]
+    record = cache.get_cached_project_nb(uris[0]) if uris else None
+    if record is None:
+        raise LookupError(
+            f"the build of {project} has no executed copy of {name}.md "
+            "(did the chapter fail? see the build test's report)"
+        )
+    return cache.get_cache_bundle(record.pk).nb
+
+
+def execute(name: str) -> nbformat.NotebookNode:
+    """Execute ``book/<name>.md`` in a fresh kernel, as the build does."""
     notebook = jupytext.read(BOOK / f"{name}.md")
     client = nbclient.NotebookClient(
         notebook,
@@ -30,6 +86,14 @@ def executed_chapter(name: str):
     )
     client.execute()
     return notebook
+
+
+@functools.cache
+def executed_chapter(name: str) -> nbformat.NotebookNode:
+    """``book/<name>.md`` executed, with its outputs; once per session."""
+    if _built_project is not None:
+        return chapter_from_cache(_built_project(), name)
+    return execute(name)
 
 
 class GluedValues(dict):

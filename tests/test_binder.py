@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 import jupytext
 import pytest
 
-from tests import browser
-from tests.book_build import ROOT
+from book_tools import browser
+from book_tools.project import ROOT
 
 BINDER = ROOT / "binder"
 CHAPTER = "book/momentum"

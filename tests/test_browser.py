@@ -27,8 +27,8 @@ from urllib.parse import quote, urljoin, urlsplit
 import pytest
 import yaml
 
-from tests import browser
-from tests.book_build import ROOT, toc_pages
+from book_tools import browser
+from book_tools.project import ROOT, notebook_pages, toc_pages
 
 CHAPTERS = toc_pages()
 # Pages Sphinx writes besides the chapters: the root redirect, search, index.
@@ -36,8 +36,6 @@ EXTRA_PAGES = ["index.html", "search.html", "genindex.html"]
 PAGES = [f"{page}.html" for page in CHAPTERS] + EXTRA_PAGES
 # The layouts axe-core checks: (colour scheme, device).
 VIEWS = [("light", "desktop"), ("dark", "desktop"), ("light", "phone")]
-# Device name: (CSS width, CSS height, is it a phone?).
-DEVICES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
 # A term a chapter teaches, and the chapter the search must put first (the
 # site's search ranks a page whose title is the query above all others).
 # Only the chapters that are in the table of contents are checked.
@@ -49,14 +47,7 @@ TERM_CASES = [case for case in TAUGHT_TERMS if case[1] in CHAPTERS]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def is_notebook(page: str) -> bool:
-    """Whether a toc page is an executable chapter (has a kernelspec)."""
-    text = (ROOT / f"{page}.md").read_text()
-    front = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    return bool(front) and "kernelspec" in yaml.safe_load(front.group(1))
-
-
-NOTEBOOKS = [page for page in CHAPTERS if is_notebook(page)]
+NOTEBOOKS = notebook_pages()
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\\frac|\\partial")
 
 
@@ -94,8 +85,7 @@ def reports(site, chrome):
     def report(page: str, scheme: str = "light", device: str = "desktop"):
         if (page, scheme, device) not in cache:
             browser.set_color_scheme(chrome, scheme)
-            width, height, phone = DEVICES[device]
-            browser.set_viewport(chrome, width, height, phone)
+            browser.set_device(chrome, device)
             cache[page, scheme, device] = browser.page_report(
                 chrome, site + page
             )
@@ -199,7 +189,7 @@ def assert_ranked_first(results: dict[str, int], page: str) -> None:
 def search(driver, site: str, query: str) -> dict[str, int]:
     """Pages the site's own search finds for ``query``, with their scores."""
     browser.set_color_scheme(driver, "light")
-    browser.set_viewport(driver, *DEVICES["desktop"])
+    browser.set_device(driver, "desktop")
     driver.get(f"{site}search.html?q={quote(query)}")
     deadline = time.monotonic() + 20
     summary = ""

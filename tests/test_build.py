@@ -6,13 +6,8 @@ import re
 
 import pytest
 
-from tests.book_build import (
-    NOTEBOOK_HEADER,
-    ROOT,
-    build,
-    copy_project,
-    toc_pages,
-)
+from book_tools.project import ROOT, build, copy_project, toc_pages
+from tests.book_build import NOTEBOOK_HEADER
 
 pytestmark = pytest.mark.build
 
@@ -36,8 +31,13 @@ def test_the_toc_lists_only_pages_that_exist():
 
 
 def small_book(tmp_path, page: str) -> tuple:
-    """A copy of the project whose toc holds the index and one new page."""
+    """A copy of the project whose toc holds an index and one new page.
+
+    The index is a stub: the real one links to sections of chapters this
+    toc leaves out, which would be broken references here.
+    """
     project = copy_project(tmp_path / "project")
+    (project / "book" / "index.md").write_text("# Probe book\n")
     (project / "book" / "probe.md").write_text(page)
     (project / "_toc.yml").write_text(
         "format: jb-book\nroot: book/index\n"

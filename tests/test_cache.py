@@ -16,19 +16,21 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from jupyter_cache import get_cache
 
-from tests.book_build import (
-    JUPYTER_BOOK,
-    NOTEBOOK_HEADER,
+from book_tools.project import (
     STRICT_FLAGS,
     build,
     build_report,
     copy_project,
 )
+from tests.book_build import NOTEBOOK_HEADER
+
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
 PROBES = {
     "probe_a": NOTEBOOK_HEADER + "# Probe A\n\nFirst words of A.\n\n"

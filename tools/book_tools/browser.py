@@ -1,9 +1,11 @@
 """A real browser on the built site: a local server, Chromium, axe-core.
 
-Used by ``tests/test_browser.py`` and ``scripts/screenshots.py``. The site is
+Used by ``tests/test_browser.py``, ``scripts/screenshots.py``,
+``scripts/lighthouse.py`` and ``benchmarks/build_benchmark.py``. The site is
 served on 127.0.0.1 by a small threaded HTTP server; Debian's ``chromium``
 is driven by Selenium through ``chromedriver``, headless, with the flags
-that keep it off the network.
+that keep it off the network (``CHROMIUM_FLAGS``, which Lighthouse's own
+Chromium gets too). ``DEVICES`` are the two window sizes every check uses.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+from book_tools.project import ROOT
+
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMEDRIVER = ("/usr/bin/chromedriver",)
@@ -34,6 +37,15 @@ INSTALL_HINT = (
 )
 # Folders of the built site that hold assets, not pages.
 NOT_PAGES = {"_static", "_sources", "_images", "reports", "mathjax"}
+# Device name: (CSS width, CSS height, is it a phone?).
+DEVICES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
+# Headless, and off the network: without the last four, Chromium floods a
+# closed network with update, sync and component requests.
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu",
+    "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+)
 
 
 def find_browser() -> tuple[str, str] | None:
@@ -127,10 +139,7 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator:
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu",
-        "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-default-apps", "--hide-scrollbars",
+        *CHROMIUM_FLAGS, "--disable-default-apps", "--hide-scrollbars",
         f"--user-data-dir={profile}", f"--window-size={width},{height}",
     ):
         options.add_argument(flag)
@@ -166,6 +175,11 @@ def set_viewport(driver, width: int, height: int, mobile: bool) -> None:
         {"width": width, "height": height, "deviceScaleFactor": 1,
          "mobile": mobile},
     )
+
+
+def set_device(driver, device: str) -> None:
+    """Emulate one of ``DEVICES`` ("desktop" or "phone")."""
+    set_viewport(driver, *DEVICES[device])
 
 
 WAIT_FOR_PAGE = """
