@@ -17,9 +17,13 @@ def _require_tensor(name: str, value) -> None:
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """The logistic sigmoid 1 / (1 + exp(-x)), element by element."""
+    """The logistic sigmoid 1 / (1 + exp(-x)), element by element, stably."""
     _require_tensor("x", x)
-    return 1 / (1 + torch.exp(-x))
+    # exp(-|x|) lies in (0, 1] and never overflows. exp(-x) would, for
+    # x < -88.7 in float32, and its gradient would be inf / inf = nan.
+    z = torch.exp(-torch.where(x >= 0, x, -x))
+    # For x < 0, 1 / (1 + e^-x) = e^x / (1 + e^x), written with z = e^x.
+    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
 def sigmoid_derivative(x: torch.Tensor) -> torch.Tensor:
