@@ -166,3 +166,23 @@ def test_trajectories_refuse_bad_input(paths, options, message):
     x, y = random_data()
     with pytest.raises(ValueError, match=message):
         plot_trajectories(x, y, paths, **options)
+
+
+def test_trajectories_on_noiseless_data_have_finite_increasing_levels():
+    # The lowest MSE on this grid is exactly 0: log-spaced levels from 0
+    # cannot exist (numpy refuses, or returns nan).
+    x = np.arange(-2.0, 5.0)
+    y = 2.0 * x + 1.0
+    paths = {0.5: np.array([[0.0, 0.0], [1.5, 0.5], [2.0, 1.0]])}
+    grid = {"slopes": np.linspace(1.0, 3.0, 9),  # holds 2.0
+            "biases": np.linspace(0.0, 2.0, 9)}  # holds 1.0
+    figure, axes = plot_trajectories(x, y, paths, levels=6, **grid)
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    levels = np.asarray(contours.levels)
+    assert levels.shape == (6,)
+    assert np.all(np.isfinite(levels))
+    assert np.all(np.diff(levels) > 0)
+    # The levels span six decades at most, up to the grid's largest MSE.
+    surface_max = ((3.0 * x + 2.0 - y) ** 2).mean()
+    assert levels[-1] == pytest.approx(surface_max)
+    assert levels[0] == pytest.approx(1.05e-6 * surface_max)

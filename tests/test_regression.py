@@ -112,3 +112,35 @@ def test_bad_grids_are_refused(slopes, biases, message):
 def test_a_constant_input_has_no_least_squares_slope():
     with pytest.raises(ValueError, match="all x are equal"):
         least_squares_fit(np.ones(5), np.arange(5.0))
+
+
+@pytest.mark.parametrize("shift", [1e7, 1.7e9, -3e8])
+def test_mse_surface_keeps_its_precision_on_uncentred_inputs(shift):
+    # Expanding the square into mean(x*x), mean(x*y), ... subtracts numbers
+    # of size shift**2 from each other: all digits of the MSE are lost.
+    x, y = random_data(200, seed=5)
+    x = x + shift
+    slope, bias = least_squares_fit(x, y)
+    slopes = slope + np.array([-1e-3, 0.0, 2e-3])
+    biases = bias + np.array([-0.5, 0.0, 0.25])
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (3, 3)
+    for i, b in enumerate(biases):
+        for j, s in enumerate(slopes):
+            assert surface[i, j] == pytest.approx(
+                loop_mse(x, y, s, b), rel=1e-6
+            )
+
+
+def test_mse_surface_of_noiseless_data_is_zero_at_the_fit_never_negative():
+    x = np.linspace(-2.0, 4.0, 101)
+    y = 2.5 * x - 1.0
+    slopes = np.linspace(2.0, 3.0, 11)  # holds 2.5
+    biases = np.linspace(-1.5, -0.5, 11)  # holds -1.0
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (11, 11)
+    assert surface.min() >= 0.0
+    assert surface[5, 5] == pytest.approx(0.0, abs=1e-24)
+    assert surface[0, 0] == pytest.approx(
+        loop_mse(x, y, slopes[0], biases[0]), rel=1e-12
+    )

@@ -194,6 +194,10 @@ def _as_path(momentum, path) -> np.ndarray:
     return path
 
 
+# The lowest contour level, as a fraction of the highest, at the least.
+LEVEL_RANGE = 1e-6
+
+
 def plot_trajectories(
     x,
     y,
@@ -241,7 +245,10 @@ def plot_trajectories(
     figure, axes = new_figure(width=5.4, height=4.8)
     # Log-spaced levels: the bowl is steep, and equal steps in MSE would
     # crowd every line into the far corners.
-    values = np.geomspace(surface.min() * 1.05, surface.max(), levels)
+    # A noiseless fit has a minimum of 0 (no log of it): six decades below
+    # the top are all a reader can tell apart anyway.
+    lowest = max(surface.min(), surface.max() * LEVEL_RANGE)
+    values = np.geomspace(lowest * 1.05, surface.max(), levels)
     contours = axes.contour(
         slopes, biases, surface, levels=values, colors="0.6",
         linewidths=0.8,
