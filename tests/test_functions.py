@@ -215,3 +215,15 @@ def test_sigmoid_keeps_nan_and_infinities():
     result = sigmoid(x)
     assert math.isnan(result[0].item())
     torch.testing.assert_close(result[1:], torch.tensor([1.0, 0.0, 0.5]))
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        (torch.zeros(2, 2, device="meta"), "A is a meta tensor"),
+        (torch.eye(2).to_sparse(), r"A is a sparse tensor .*to_dense\(\)"),
+    ],
+)
+def test_meta_and_sparse_matrices_are_refused_by_name(tensor, message):
+    with pytest.raises(TypeError, match=message):
+        trace_of_square(tensor)

@@ -155,7 +155,7 @@ BAD_PATH_CASES = [
     ({}, {}, "non-empty mapping"),
     ({0.5: np.zeros((3, 3))}, {}, r"shape \(T, 2\)"),
     ({0.5: np.zeros((0, 2))}, {}, r"shape \(T, 2\)"),
-    ({0.5: np.full((2, 2), np.nan)}, {}, "holds inf/nan"),
+    ({0.5: np.full((2, 2), np.nan)}, {}, "momentum 0.5 holds inf or nan"),
     ({0.5: np.zeros((2, 2))}, {"levels": 1}, "levels must be an integer"),
     ({0.5: np.zeros((2, 2))}, {"mark_every": 0}, "mark_every must be"),
 ]

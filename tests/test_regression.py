@@ -144,3 +144,11 @@ def test_mse_surface_of_noiseless_data_is_zero_at_the_fit_never_negative():
     assert surface[0, 0] == pytest.approx(
         loop_mse(x, y, slopes[0], biases[0]), rel=1e-12
     )
+
+
+def test_sparse_and_meta_tensors_are_refused_by_name():
+    with pytest.raises(TypeError, match="y is a sparse tensor"):
+        least_squares_fit(torch.ones(3, 1), torch.ones(3, 1).to_sparse())
+    with pytest.raises(TypeError, match="x is a meta tensor"):
+        mse_surface(torch.ones(3, 1, device="meta"), torch.ones(3, 1),
+                    [0.0], [0.0])

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from autodiff_book.checks import check_finite
 from autodiff_book.regression import least_squares_fit, mse_surface
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -189,8 +190,7 @@ def _as_path(momentum, path) -> np.ndarray:
             f"the path for momentum {momentum} must have shape (T, 2) of "
             f"(slope, bias) rows, got {path.shape}"
         )
-    if not np.all(np.isfinite(path)):
-        raise ValueError(f"the path for momentum {momentum} holds inf/nan")
+    check_finite(f"the path for momentum {momentum}", path)
     return path
 
 

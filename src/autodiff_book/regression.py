@@ -10,16 +10,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from autodiff_book.checks import check_finite, check_tensor
+
 
 def _as_samples(name: str, values) -> np.ndarray:
     """``values`` as a flat float64 array of samples, checked."""
-    if not isinstance(values, torch.Tensor | np.ndarray):
+    if isinstance(values, torch.Tensor):
+        values = check_tensor(name, values).detach().cpu().numpy()
+    elif not isinstance(values, np.ndarray):
         raise TypeError(
             f"{name} must be a torch.Tensor or numpy array, "
             f"got {type(values).__name__}"
         )
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
@@ -29,8 +31,7 @@ def _as_samples(name: str, values) -> np.ndarray:
         )
     if values.size == 0:
         raise ValueError(f"{name} is empty: need at least one sample")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} holds inf or nan")
+    check_finite(name, values)
     return values
 
 
@@ -51,8 +52,7 @@ def _as_grid(name: str, values) -> np.ndarray:
         raise ValueError(
             f"{name} must be a non-empty 1-D grid, got shape {values.shape}"
         )
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} holds inf or nan")
+    check_finite(name, values)
     return values
 
 
