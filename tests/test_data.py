@@ -198,3 +198,105 @@ def test_a_data_set_of_ones_own_loads_without_checksums(tmp_path):
 def test_every_data_error_is_a_data_set_error():
     for error in (MissingDataError, ChecksumError, DataFormatError):
         assert issubclass(error, data.DataSetError)
+
+
+def test_regenerating_refuses_to_overwrite_other_data(tmp_path):
+    (tmp_path / "X.pt").write_bytes(b"someone else's data")
+    with pytest.raises(FileExistsError, match=r"X\.pt .*differs.*--force"):
+        write_dataset(tmp_path)
+    assert (tmp_path / "X.pt").read_bytes() == b"someone else's data"
+    assert not (tmp_path / "y.pt").exists()  # nothing half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.pt"]
+
+
+def test_regenerating_over_identical_files_is_fine(tmp_path):
+    write_dataset(tmp_path)
+    digests = write_dataset(tmp_path)
+    assert digests == data.SHA256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.pt", "y.pt"]
+
+
+def test_force_overwrites_other_data(tmp_path):
+    (tmp_path / "y.pt").write_bytes(b"old")
+    write_dataset(tmp_path, force=True)
+    assert sha256_of(tmp_path / "y.pt") == data.SHA256["y.pt"]
+
+
+def test_the_command_line_refuses_without_force(tmp_path):
+    (tmp_path / "y.pt").write_bytes(b"old")
+    command = [sys.executable, "-m", "autodiff_book.data", str(tmp_path)]
+    refused = subprocess.run(command, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "--force" in refused.stderr
+    assert (tmp_path / "y.pt").read_bytes() == b"old"
+    subprocess.run([*command, "--force"], check=True, capture_output=True)
+    assert sha256_of(tmp_path / "y.pt") == data.SHA256["y.pt"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_regenerating_never_writes_through_a_symlink(tmp_path, force):
+    precious = tmp_path / "precious.txt"
+    precious.write_bytes(b"keep me")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "X.pt").symlink_to(precious)
+    if force:
+        write_dataset(folder, force=True)
+        assert not (folder / "X.pt").is_symlink()
+        assert sha256_of(folder / "X.pt") == data.SHA256["X.pt"]
+    else:
+        with pytest.raises(FileExistsError, match="symbolic link"):
+            write_dataset(folder)
+    assert precious.read_bytes() == b"keep me"
+
+
+def test_a_failure_halfway_leaves_no_mismatched_pair(tmp_path, monkeypatch):
+    write_dataset(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    calls = []
+    original = data._write_temporary
+
+    def failing_write(directory, name, payload):
+        calls.append(name)
+        if len(calls) == 2:  # the second file: the first is written
+            raise OSError("disk full")
+        return original(directory, name, payload)
+
+    monkeypatch.setattr(data, "_write_temporary", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_dataset(tmp_path, seed=data.SEED + 1, force=True)
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # no temporary file left, no file replaced
+
+
+@pytest.mark.parametrize(
+    ("checksums", "error", "message"),
+    [
+        ({}, ValueError, r"checksums has no digest for X\.pt"),
+        ({"X.pt": "ab", "y.pt": "cd"}, ValueError, "64 hexadecimal digits"),
+        ([], TypeError, "checksums must be a dict"),
+    ],
+)
+def test_bad_checksums_are_named(checksums, error, message):
+    with pytest.raises(error, match=message):
+        load_dataset(COMMITTED, checksums=checksums)
+
+
+def test_uppercase_digests_are_the_same_digests():
+    upper = {name: digest.upper() for name, digest in data.SHA256.items()}
+    x, y = load_dataset(COMMITTED, checksums=upper)
+    assert x.shape == y.shape == (data.N_SAMPLES, 1)
+
+
+def test_a_folder_where_a_file_should_be_is_named(data_copy):
+    (data_copy / "X.pt").unlink()
+    (data_copy / "X.pt").mkdir()
+    with pytest.raises(DataFormatError, match=r"X\.pt is not a regular file"):
+        load_dataset(data_copy)
+
+
+def test_a_fifo_where_a_file_should_be_is_named_without_blocking(data_copy):
+    (data_copy / "y.pt").unlink()
+    os.mkfifo(data_copy / "y.pt")
+    with pytest.raises(DataFormatError, match=r"y\.pt is not a regular file"):
+        load_dataset(data_copy)
