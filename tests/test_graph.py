@@ -9,7 +9,10 @@ from matplotlib.text import Annotation
 
 from autodiff_book.functions import bump, trace_of_square
 from autodiff_book.graph import (
+    MAX_DESCRIBED_OPERATIONS,
+    MAX_DRAWN_NODES,
     Graph,
+    GraphNode,
     describe_graph,
     draw_graph,
     layout_graph,
@@ -237,3 +240,122 @@ def test_graph_is_immutable():
     assert isinstance(graph, Graph)
     with pytest.raises(AttributeError):
         graph.nodes = ()
+
+
+def test_describe_graph_names_every_input_of_every_operation():
+    output, names = two_inputs()
+    assert describe_graph(walk_graph(output, names)) == (
+        "mul <- x = 1.5, w = -0.5\nsin <- x = 1.5\nadd <- mul, sin"
+    )
+    output, names = used_twice()
+    assert describe_graph(walk_graph(output, names)) == (
+        "add <- a = -4, a = -4\nadd <- add, add"
+    )
+
+
+def chain(length: int) -> torch.Tensor:
+    x = torch.tensor(1.0, requires_grad=True)
+    out = x
+    for _ in range(length):
+        out = out * 1.0
+    return out
+
+
+def test_describe_graph_summarises_a_graph_too_long_to_read():
+    graph = walk_graph(chain(10_000))
+    lines = describe_graph(graph).splitlines()
+    assert len(lines) == MAX_DESCRIBED_OPERATIONS + 1
+    assert lines[0] == "mul <- 1"
+    assert lines[-1] == (
+        f"... and {10_000 - MAX_DESCRIBED_OPERATIONS} more operations "
+        "(10001 nodes in all)"
+    )
+    short = describe_graph(walk_graph(chain(MAX_DESCRIBED_OPERATIONS)))
+    assert len(short.splitlines()) == MAX_DESCRIBED_OPERATIONS
+    assert "more operations" not in short
+
+
+def test_describe_graph_time_grows_linearly():
+    # 40 000 operations: a scan of every edge per operation (quadratic)
+    # would take minutes; a linear pass takes well under a second.
+    import time
+
+    graph = walk_graph(chain(40_000))
+    start = time.perf_counter()
+    describe_graph(graph, max_operations=None)
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize("size", [MAX_DRAWN_NODES, 10_000])
+def test_draw_graph_refuses_a_graph_too_large_to_look_at(size):
+    graph = walk_graph(chain(size))  # size + 1 nodes
+    with pytest.raises(ValueError, match=rf"{size + 1} nodes.*describe_graph"):
+        draw_graph(graph)
+
+
+def test_draw_graph_draws_the_largest_allowed_graph_at_a_bounded_size():
+    figure, _ = draw_graph(walk_graph(chain(MAX_DRAWN_NODES - 1)))
+    try:
+        width, height = figure.get_size_inches()
+        assert height == pytest.approx(0.9 + 0.85 * MAX_DRAWN_NODES)
+        assert width <= 6.4
+    finally:
+        plt.close(figure)
+
+
+def crossings(graph: Graph, position) -> int:
+    """Pairs of edges between the same two layers that cross."""
+    count = 0
+    for i, (a, b) in enumerate(graph.edges):
+        for c, d in graph.edges[i + 1:]:
+            same_layers = (
+                graph.nodes[a].layer == graph.nodes[c].layer
+                and graph.nodes[b].layer == graph.nodes[d].layer
+            )
+            dx_source = position[a][0] - position[c][0]
+            dx_target = position[b][0] - position[d][0]
+            if same_layers and dx_source * dx_target < 0:
+                count += 1
+    return count
+
+
+def test_layout_orders_a_layer_by_its_users_to_avoid_crossings():
+    # Leaf A feeds Q, leaf B feeds P, and the output uses P then Q: in
+    # index order the two lower edges would cross.
+    nodes = (
+        GraphNode(0, "AccumulateGrad", "A", 0),
+        GraphNode(1, "AccumulateGrad", "B", 0),
+        GraphNode(2, "ExpBackward0", "P", 1),
+        GraphNode(3, "SinBackward0", "Q", 1),
+        GraphNode(4, "AddBackward0", "out", 2),
+    )
+    graph = Graph(nodes, ((1, 2), (0, 3), (2, 4), (3, 4)))
+    position = layout_graph(graph)
+    assert position == {
+        4: (0.5, 2), 2: (1 / 3, 1), 3: (2 / 3, 1), 1: (1 / 3, 0),
+        0: (2 / 3, 0),
+    }
+    assert crossings(graph, position) == 0
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_the_chapter_graphs_are_drawn_without_crossings(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    assert crossings(graph, layout_graph(graph)) == 0
+
+
+def test_arrows_join_the_nodes_of_their_edge():
+    output, names = two_inputs()
+    graph = walk_graph(output, names)
+    position = layout_graph(graph)
+    figure, axes = draw_graph(graph)
+    try:
+        arrows = [t for t in axes.texts if isinstance(t, Annotation)]
+        ends = [(arrow.xyann, arrow.xy) for arrow in arrows]
+        assert ends == [
+            (position[source], position[target])
+            for source, target in graph.edges
+        ]
+    finally:
+        plt.close(figure)
