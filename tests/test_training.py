@@ -141,21 +141,21 @@ def closed_form_fit(x, y):
 def test_full_batch_training_reaches_least_squares(data64):
     x, y = data64
     parameters, history = train_linear_model(
-        x, y, rule=SGD(0.1), epochs=500, batch_size=len(x)
+        x, y, rule=SGD(0.1), epochs=300, batch_size=len(x)
     )
     # Full-batch gradient descent on a convex quadratic converges
-    # geometrically (rate about 0.86 per step here): 500 steps reach
+    # geometrically (rate about 0.86 per step here): 300 steps reach
     # float64 rounding.
     torch.testing.assert_close(
         parameters, closed_form_fit(x, y), rtol=0, atol=1e-9
     )
-    assert len(history.update_losses) == 500
+    assert len(history.update_losses) == 300
 
 
 def test_momentum_training_reaches_least_squares(data64):
     x, y = data64
     parameters, _ = train_linear_model(
-        x, y, rule=Momentum(0.02, 0.9), epochs=1000, batch_size=len(x)
+        x, y, rule=Momentum(0.02, 0.9), epochs=600, batch_size=len(x)
     )
     # Heavy-ball iterations shrink the error by about sqrt(0.9) per step.
     torch.testing.assert_close(
