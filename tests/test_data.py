@@ -300,3 +300,15 @@ def test_a_fifo_where_a_file_should_be_is_named_without_blocking(data_copy):
     os.mkfifo(data_copy / "y.pt")
     with pytest.raises(DataFormatError, match=r"y\.pt is not a regular file"):
         load_dataset(data_copy)
+
+
+def test_regenerating_creates_missing_parent_folders(tmp_path):
+    folder = tmp_path / "a" / "b"
+    write_dataset(folder)
+    assert sha256_of(folder / "X.pt") == data.SHA256["X.pt"]
+
+
+def test_the_data_set_is_float32_as_drawn():
+    x, y = data.make_dataset()
+    assert x.dtype == y.dtype == torch.float32
+    assert x.shape == y.shape == data.SHAPE

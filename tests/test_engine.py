@@ -224,3 +224,35 @@ def test_backward_of_a_leaf_adds_one_like_torch():
     x_torch.backward()
     assert x.grad == pytest.approx(x_torch.grad.item())
     assert x.grad == pytest.approx(2.0)
+
+
+def test_each_node_records_its_operation_and_inputs():
+    a, b = Value(2.0), Value(-3.0)
+    cases = [
+        (a + b, "+", (a, b)),
+        (a * b, "*", (a, b)),
+        (a**2.5, "**2.5", (a,)),
+        (a.exp(), "exp", (a,)),
+    ]
+    for node, op, inputs in cases:
+        assert node._op == op
+        assert node._prev == inputs
+    assert Value(1.0)._op == ""
+    assert Value(1.0)._prev == ()
+    assert repr(Value(0.5)) == "Value(data=0.5, grad=0)"
+
+
+def test_error_messages_in_full():
+    with pytest.raises(TypeError) as caught:
+        Value(2.0) ** "2"
+    assert str(caught.value) == (
+        "the exponent must be a real number (a constant), got str"
+    )
+    with pytest.raises(TypeError) as caught:
+        Value(2.0) + "2"
+    assert str(caught.value) == (
+        "a Value can only be combined with a Value or a real number, got str"
+    )
+    with pytest.raises(TypeError) as caught:
+        Value(None)
+    assert str(caught.value) == "Value holds a real number, got NoneType"

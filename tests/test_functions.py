@@ -227,3 +227,33 @@ def test_sigmoid_keeps_nan_and_infinities():
 def test_meta_and_sparse_matrices_are_refused_by_name(tensor, message):
     with pytest.raises(TypeError, match=message):
         trace_of_square(tensor)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: vector_function(1.0, torch.tensor(1.0)),
+         "x must be a torch.Tensor, got float"),
+        (lambda: vector_function(torch.tensor(1.0), [1.0]),
+         "y must be a torch.Tensor, got list"),
+        (lambda: trace_of_square("A"), "A must be a torch.Tensor, got str"),
+        (lambda: sigmoid(1), "x must be a torch.Tensor, got int"),
+    ],
+)
+def test_type_errors_name_the_argument_in_full(call, message):
+    with pytest.raises(TypeError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_shape_errors_in_full():
+    with pytest.raises(ValueError) as caught:
+        vector_function(torch.ones(2), torch.tensor(1.0))
+    assert str(caught.value) == (
+        "vector_function takes two scalar tensors, got shapes (2,) and ()"
+    )
+    with pytest.raises(ValueError) as caught:
+        trace_of_square(torch.ones(2, 3))
+    assert str(caught.value) == (
+        "trace_of_square needs a square matrix, got shape (2, 3)"
+    )

@@ -12,6 +12,7 @@ from nbclient import NotebookClient
 
 from autodiff_book.plotting import (
     BOOK_STYLE,
+    MARKERS,
     PALETTE,
     VIRIDIS_RANGE,
     new_figure,
@@ -186,3 +187,108 @@ def test_trajectories_on_noiseless_data_have_finite_increasing_levels():
     surface_max = ((3.0 * x + 2.0 - y) ** 2).mean()
     assert levels[-1] == pytest.approx(surface_max)
     assert levels[0] == pytest.approx(1.05e-6 * surface_max)
+
+
+def test_trajectories_default_grid_levels_and_styles():
+    # Everything the default call decides, recomputed here: the grid (a
+    # margin of 0.15 of the span plus 0.1 around the paths and the least-
+    # squares point, 121 values each way), 12 levels log-spaced from 1.05
+    # times the lowest MSE, one line style and marker per path.
+    x, y = random_data()
+    paths = {
+        0.0: np.array([[0.0, 0.0], [0.3, -1.0], [0.6, -1.8]]),
+        0.9: np.array([[0.0, 0.0], [0.5, -0.5], [0.8, -2.2]]),
+    }
+    figure, axes = plot_trajectories(x, y, paths)
+    best = np.array(least_squares_fit(x, y))
+    points = np.vstack([*paths.values(), best])
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.15 * (high - low) + 0.1
+    slopes = np.linspace(low[0] - margin[0], high[0] + margin[0], 121)
+    biases = np.linspace(low[1] - margin[1], high[1] + margin[1], 121)
+    residuals = (
+        slopes[np.newaxis, :, np.newaxis] * x
+        + biases[:, np.newaxis, np.newaxis]
+        - y
+    )
+    surface = (residuals**2).mean(axis=2)
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    assert contours.zmin == pytest.approx(surface.min(), rel=1e-9)
+    assert contours.zmax == pytest.approx(surface.max(), rel=1e-9)
+    np.testing.assert_allclose(
+        contours.levels,
+        np.geomspace(1.05 * surface.min(), surface.max(), 12),
+        rtol=1e-9,
+    )
+    labels = {text.get_text() for text in contours.labelTexts}
+    assert labels and labels <= {f"{level:.2g}" for level in contours.levels}
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "μ = 0", "μ = 0.9", "start", "least squares"
+    ]
+    colours = viridis_colours(2)
+    for index, line in enumerate(lines[:2]):
+        assert mpl.colors.to_rgba(line.get_color()) == pytest.approx(
+            colours[index]
+        )
+        assert line.get_marker() == MARKERS[index]
+        assert line.get_markevery() == 32
+        assert line.get_linewidth() == 1.6
+    assert lines[0].get_linestyle() == "-"
+    assert lines[1].get_linestyle() == "--"
+    assert lines[3].get_marker() == "*"
+    assert axes.get_xlabel() == "slope"
+    assert axes.get_ylabel() == "bias"
+    assert axes.get_legend().get_frame_on()
+    assert figure.get_size_inches() == pytest.approx((5.4, 4.8))
+
+
+def test_loss_curves_labels_widths_and_axes():
+    figure, axes = plot_loss_curves(CURVES)
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "μ = 0", "μ = 0.5", "μ = 0.9"
+    ]
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-."]
+    assert all(line.get_linewidth() == 2.2 for line in lines)
+    assert axes.get_xlabel() == "epoch"
+    assert axes.get_ylabel() == "MSE over the whole data set"
+    assert not axes.get_legend().get_frame_on()
+    _, other = plot_loss_curves(CURVES, ylabel="loss")
+    assert other.get_ylabel() == "loss"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: plot_loss_curves({}),
+         "curves must be a non-empty mapping {momentum: losses}"),
+        (lambda: plot_loss_curves({2.0: [1.0, np.inf]}),
+         "the losses for momentum 2.0 turn inf or nan at index 1: report the "
+         "divergence instead of drawing a curve that silently stops"),
+        (lambda: plot_trajectories([0.0], [0.0], {}),
+         "paths must be a non-empty mapping {momentum: path}"),
+        (lambda: plot_trajectories(*random_data(), {0.5: np.zeros((0, 2))}),
+         "the path for momentum 0.5 must have shape (T, 2) of (slope, bias) "
+         "rows, got (0, 2)"),
+        (lambda: plot_trajectories(*random_data(), {0.5: np.zeros((1, 2))},
+                                   levels=2, mark_every=0),
+         "mark_every must be a positive integer, got 0"),
+        (lambda: new_figure(0, 1),
+         "a figure needs at least one row and one column, got nrows=0, "
+         "ncols=1"),
+    ],
+)
+def test_error_messages_in_full(call, message):
+    with pytest.raises(ValueError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_a_single_point_path_and_two_levels_are_enough():
+    x, y = random_data()
+    figure, axes = plot_trajectories(
+        x, y, {0.5: np.array([[0.2, -0.3]])}, levels=2, mark_every=1
+    )
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    assert len(contours.levels) == 2

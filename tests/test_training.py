@@ -616,3 +616,82 @@ def test_momentum_inside_the_loop_matches_torch_with_in_place_zeroing(data):
     expected = torch.stack(path)
     assert recorder.path.shape == expected.shape == (2 * 32 + 1, 2)
     torch.testing.assert_close(recorder.path, expected, **TOLERANCE_64)
+
+
+def test_history_error_messages_in_full():
+    history = History(epoch_train_losses=[1.0], snapshots=[torch.zeros(2)])
+    with pytest.raises(ValueError) as caught:
+        history.best_epoch()
+    assert str(caught.value) == (
+        "no validation losses were recorded; pass x_val and y_val to "
+        "train_linear_model"
+    )
+    with pytest.raises(ValueError) as caught:
+        History().best_epoch("train")
+    assert str(caught.value) == "no train losses were recorded"
+    with pytest.raises(ValueError) as caught:
+        history.best_epoch("test")
+    assert str(caught.value) == (
+        "split must be 'validation' or 'train', got 'test'"
+    )
+    with pytest.raises(IndexError) as caught:
+        history.parameters_at(1)
+    assert str(caught.value) == (
+        "epoch 1 is out of range: snapshots exist for epochs 0 to 0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"x": column(10).to("meta")}, TypeError,
+         "x is a meta tensor (a shape without data): create it on the CPU"),
+        ({"y": column(10).to_sparse()}, TypeError,
+         "y is a sparse tensor (torch.sparse_coo): convert it with "
+         "y.to_dense()"),
+        ({"y": torch.ones(10, 1, dtype=torch.long)}, TypeError,
+         "y must hold floating-point numbers, got torch.int64; convert it "
+         "with y.float()"),
+        ({"x": torch.full((10, 1), math.nan)}, ValueError,
+         "x holds inf or nan: the input is not finite; remove or repair "
+         "those entries first"),
+        ({"batch_size": 0}, ValueError,
+         "batch_size must be at least 1, got 0"),
+        ({"epochs": "3"}, TypeError, "epochs must be an int, got '3'"),
+        ({"seed": -(2**63) - 1}, ValueError,
+         "seed must lie between -9223372036854775808 and "
+         "18446744073709551615 (64 bits), got -9223372036854775809"),
+        ({"seed": None}, TypeError, "seed must be an int, got None"),
+        ({"rule": SGD}, TypeError,
+         "rule must be an update rule object such as SGD(0.01), got the "
+         "class SGD: call it with its hyper-parameters"),
+        ({"rule": StepOnly()}, TypeError,
+         "rule must have a reset() method (an UpdateRule such as SGD or "
+         "Momentum), got "),
+    ],
+)
+def test_input_errors_in_full(arguments, error, message):
+    settings = {"x": column(10), "y": column(10), "rule": SGD(0.1)}
+    settings.update({"epochs": 1, **arguments})
+    with pytest.raises(error) as caught:
+        train_linear_model(**settings)
+    assert str(caught.value).startswith(message)
+    if not message.endswith("got "):
+        assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("make_rule", "error", "message"),
+    [
+        (lambda: SGD(math.inf), ValueError,
+         "learning_rate must be a finite number, got inf"),
+        (lambda: SGD("0.1"), TypeError,
+         "learning_rate must be a number, got '0.1'"),
+        (lambda: SGD(-1.0), ValueError,
+         "learning_rate must be a positive number, got -1.0"),
+    ],
+)
+def test_hyper_parameter_errors_in_full(make_rule, error, message):
+    with pytest.raises(error) as caught:
+        make_rule()
+    assert str(caught.value) == message
