@@ -312,3 +312,21 @@ def test_the_data_set_is_float32_as_drawn():
     x, y = data.make_dataset()
     assert x.dtype == y.dtype == torch.float32
     assert x.shape == y.shape == data.SHAPE
+
+
+def test_main_prints_each_digest_and_refuses_without_force(tmp_path, capsys):
+    data.main([str(tmp_path)])
+    assert capsys.readouterr().out == "".join(
+        f"{data.SHA256[name]}  {name}\n" for name in data.FILE_NAMES
+    )
+    (tmp_path / "X.pt").write_bytes(b"other")
+    with pytest.raises(SystemExit) as caught:
+        data.main([str(tmp_path)])
+    assert caught.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'X.pt'} exists and its content differs from "
+        "the data set's: refusing to overwrite it; pass --force (force=True) "
+        "to replace it, or choose another folder\n"
+    )
+    data.main([str(tmp_path), "--force"])
+    assert sha256_of(tmp_path / "X.pt") == data.SHA256["X.pt"]
