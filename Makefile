@@ -1,11 +1,13 @@
 # The two commands of the README. Each sets up what it needs first.
 #   make site   build the book into _build/html
 #   make test   run every test (the data, the chapters' numbers, the build)
+# And for readers who run the chapters:
+#   make lab    open the chapters as notebooks in Jupyter, as Binder does
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site test clean
+.PHONY: site test lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +18,14 @@ $(VENV)/.site-installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: requirements-test.txt $(VENV)/.site-installed
+# The Jupyter front end, set up as binder/postBuild sets it up on Binder.
+$(VENV)/.lab-installed: requirements-lab.txt binder/postBuild \
+		binder/overrides.json $(VENV)/.site-installed
+	$(BIN)/python -m pip install --quiet -r requirements-lab.txt
+	NB_PYTHON_PREFIX=$(VENV) bash binder/postBuild
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.lab-installed
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $@
 
@@ -60,6 +69,9 @@ browser:
 
 site: $(MATHJAX_JS)
 test: $(MATHJAX_JS) browser
+
+lab: $(VENV)/.lab-installed
+	$(BIN)/jupyter lab --ServerApp.root_dir=book
 
 clean:
 	rm -rf _build _mathjax

@@ -2,9 +2,13 @@
 
 The oracles are independent of the chapter's code: the derivative of
 problem 1.1 written out in the test, a central finite difference with a
-step of the test's own choosing, and the power rule for x^2 + 1.
+step of the test's own choosing, the power rule for x^2 + 1, and the
+float32 finite differences of the step exercise repeated in NumPy.
 """
 
+import math
+
+import numpy as np
 import pytest
 
 from tests.notebooks import glued_values
@@ -41,6 +45,13 @@ def test_problem_1_1_matches_closed_form(glued, name, tolerance):
     assert glued[name] == pytest.approx(f_prime(2.0), abs=tolerance)
 
 
+def test_finite_difference_at_the_glued_step(glued):
+    h = glued["bump_step"]
+    assert 0 < h < 1e-2
+    estimate = (f(2.0 + h) - f(2.0 - h)) / (2 * h)
+    assert glued["bump_finite_difference"] == pytest.approx(estimate, 1e-10)
+
+
 def test_problem_1_1_matches_finite_difference(glued):
     h = 1e-5
     estimate = (f(2.0 + h) - f(2.0 - h)) / (2 * h)
@@ -73,3 +84,63 @@ def test_gradient_accumulates_over_two_passes(glued):
     x = glued["square_x"]
     assert glued["accumulated_first"] == pytest.approx(2 * x)
     assert glued["accumulated_second"] == pytest.approx(2 * (2 * x))
+
+
+def test_exercise_1_1_rounded_answer(glued):
+    assert glued["exercise_1_1_answer"] == round(f_prime(2.0), 3)
+    assert glued["exercise_1_1_answer"] == round(glued["bump_autograd"], 3)
+
+
+def test_exercise_accumulate(glued):
+    # d(5x)/dx = 5, added three times; reset each time, one pass remains.
+    assert glued["exercise_accumulated"] == 3 * 5.0
+    assert glued["exercise_reset"] == 5.0
+
+
+def float32_central_differences() -> dict[float, float]:
+    """|central difference - f'(2)| in float32 for h = 1e-1 ... 1e-7."""
+    one = np.float32
+
+    def f32(x):
+        return one(2) / ((one(5) - x) ** 2 + one(4))
+
+    x = one(2.0)
+    errors = {}
+    for k in range(1, 8):
+        h = 10.0**-k
+        estimate = (f32(x + one(h)) - f32(x - one(h))) / (one(2) * one(h))
+        errors[h] = abs(float(estimate) - f_prime(2.0))
+    return errors
+
+
+def test_exercise_step_errors(glued):
+    expected = float32_central_differences()
+    errors = glued["step_errors"]
+    assert list(errors) == pytest.approx(list(expected), rel=1e-12)
+    assert list(errors.values()) == pytest.approx(
+        list(expected.values()), rel=1e-6, abs=1e-12
+    )
+    best = min(expected, key=expected.get)
+    assert glued["step_best"] == pytest.approx(best, rel=1e-12)
+    assert glued["step_best_error"] == pytest.approx(expected[best], 1e-6)
+    smallest = min(expected)
+    assert glued["step_smallest"] == pytest.approx(smallest, rel=1e-12)
+    # The prose: at the smallest step the estimate is zero, so the error
+    # is the whole derivative.
+    assert expected[smallest] == pytest.approx(f_prime(2.0), rel=1e-12)
+    assert glued["step_smallest_error"] == pytest.approx(
+        f_prime(2.0), rel=1e-6
+    )
+
+
+def test_exercise_step_near_cube_root_of_eps(glued):
+    eps = float(np.finfo(np.float32).eps)
+    assert glued["step_eps"] == eps
+    assert glued["step_cube_root_eps"] == pytest.approx(eps ** (1 / 3))
+    # The prose: the winner is the power of ten nearest to eps^(1/3).
+    nearest = 10.0 ** round(math.log10(eps ** (1 / 3)))
+    assert glued["step_best"] == pytest.approx(nearest, rel=1e-12)
+
+
+def test_every_glued_value_is_checked(glued):
+    assert glued.unread() == set()

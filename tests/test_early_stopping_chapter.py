@@ -3,14 +3,19 @@
 The oracle splits NumPy arrays (the chapter splits tensors), trains with
 ``torch.optim.SGD`` and ``torch.nn.MSELoss`` in a plain loop written here
 (the chapter uses ``train_linear_model``), measures the full-set losses in
-float64 NumPy, and picks the minima with ``numpy.argmin``.
+float64 NumPy, picks the minima with ``numpy.argmin``, fits lines with
+``numpy.polyfit`` and integrates the expected error with ``scipy``'s
+``quad`` (the chapter uses a closed form).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
+from scipy.integrate import quad
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -26,10 +31,28 @@ BATCH_SIZE, LEARNING_RATE, EPOCHS, SPLIT_SEED, SEED = 32, 0.001, 150, 42, 0
 # so the argmin comparisons below are exact.
 FLOAT32_TOLERANCE = 1e-5
 
+# The exercise on seeds: shuffling seeds with the chapter's split, and
+# splits with the chapter's shuffling seed.
+OTHER_SEEDS, OTHER_SPLITS = (1, 2), (0, 1)
+
 
 @pytest.fixture(scope="module")
 def glued():
     return glued_values("early-stopping")
+
+
+def glued_markdown(glued, name):
+    """The text of a value the chapter glues as Markdown."""
+    # Its plain-text form only names the type; the Markdown is the text.
+    assert "Markdown" in glued[name]
+    (text,) = [
+        output["data"]["application/papermill.record/text/markdown"]
+        for cell in executed_chapter("early-stopping").cells
+        for output in cell.get("outputs", [])
+        if output.get("metadata", {}).get("scrapbook", {}).get("name")
+        == name
+    ]
+    return text
 
 
 def mse(parameters, x, y):
@@ -37,14 +60,20 @@ def mse(parameters, x, y):
     return float(np.mean((slope * x + bias - y) ** 2))
 
 
-@pytest.fixture(scope="module")
-def oracle():
+def squared_errors(parameters, x, y):
+    slope, bias = (float(p) for p in parameters)
+    return (slope * x + bias - y).ravel() ** 2
+
+
+@functools.cache
+def run(split_seed, seed):
+    """Split, train with torch.optim.SGD, measure every epoch in float64."""
     x, y = (t.numpy() for t in load_dataset())
     x_train, x_rest, y_train, y_rest = train_test_split(
-        x, y, test_size=0.2, random_state=SPLIT_SEED
+        x, y, test_size=0.2, random_state=split_seed
     )
     x_val, x_test, y_val, y_test = train_test_split(
-        x_rest, y_rest, test_size=0.5, random_state=SPLIT_SEED
+        x_rest, y_rest, test_size=0.5, random_state=split_seed
     )
     parameters = torch.zeros(2, requires_grad=True)
     optimizer = torch.optim.SGD([parameters], lr=LEARNING_RATE)
@@ -53,7 +82,7 @@ def oracle():
         TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train)),
         batch_size=BATCH_SIZE,
         shuffle=True,
-        generator=torch.Generator().manual_seed(SEED),
+        generator=torch.Generator().manual_seed(seed),
     )
     snapshots = []
     for _ in range(EPOCHS):
@@ -64,23 +93,40 @@ def oracle():
             ).backward()
             optimizer.step()
         snapshots.append(parameters.detach().clone().numpy())
-    as64 = [a.astype(np.float64) for a in (x_train, y_train, x_val, y_val)]
-    x_train, y_train, x_val, y_val = as64
-    x_test, y_test = x_test.astype(np.float64), y_test.astype(np.float64)
-    train = np.array([mse(p, x_train, y_train) for p in snapshots])
-    val = np.array([mse(p, x_val, y_val) for p in snapshots])
-    best_train, best_val = int(np.argmin(train)), int(np.argmin(val))
-    final = snapshots[-1]
-    squared = (final[0] * x_val + final[1] - y_val) ** 2
-    return {
-        "sizes": (len(x_train), len(x_val), len(x_test), len(x)),
-        "best_train": best_train,
-        "best_val": best_val,
-        "test_final": mse(final, x_test, y_test),
-        "test_best": mse(snapshots[best_val], x_test, y_test),
-        "val_rise": val[-1] - val[best_val],
-        "val_standard_error": squared.std(ddof=1) / np.sqrt(len(x_val)),
+    sets = {
+        name: (a.astype(np.float64), b.astype(np.float64))
+        for name, a, b in [
+            ("train", x_train, y_train),
+            ("val", x_val, y_val),
+            ("test", x_test, y_test),
+        ]
     }
+    train = np.array([mse(p, *sets["train"]) for p in snapshots])
+    val = np.array([mse(p, *sets["val"]) for p in snapshots])
+    return {
+        "n": len(x),
+        "sets": sets,
+        "snapshots": snapshots,
+        "train": train,
+        "val": val,
+        "best_train": int(np.argmin(train)),
+        "best_val": int(np.argmin(val)),
+    }
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return run(SPLIT_SEED, SEED)
+
+
+def paired(oracle, name):
+    """Mean, standard error and their ratio of final minus chosen."""
+    final = oracle["snapshots"][-1]
+    chosen = oracle["snapshots"][oracle["best_val"]]
+    x, y = oracle["sets"][name]
+    d = squared_errors(final, x, y) - squared_errors(chosen, x, y)
+    mean, se = d.mean(), d.std(ddof=1) / np.sqrt(len(d))
+    return mean, se, (0.0 if se == 0 else mean / se)
 
 
 def test_settings_are_the_problem_sets(glued):
@@ -92,17 +138,16 @@ def test_settings_are_the_problem_sets(glued):
 
 
 def test_split_sizes_are_80_10_10(glued, oracle):
-    n_train, n_val, n_test, n = oracle["sizes"]
-    assert (glued["es_n_train"], glued["es_n_val"], glued["es_n_test"]) == (
-        n_train,
-        n_val,
-        n_test,
+    sizes = [len(oracle["sets"][s][0]) for s in ("train", "val", "test")]
+    assert [glued["es_n_train"], glued["es_n_val"], glued["es_n_test"]] == (
+        sizes
     )
+    # Each set is a column of samples, like the full data.
+    for x, y in oracle["sets"].values():
+        assert x.shape == y.shape == (len(x), 1)
     percents = [glued[f"es_{s}_percent"] for s in ("train", "val", "test")]
     assert percents == pytest.approx([80, 10, 10])
-    assert percents == pytest.approx(
-        [100 * n_train / n, 100 * n_val / n, 100 * n_test / n]
-    )
+    assert percents == pytest.approx([100 * n / oracle["n"] for n in sizes])
 
 
 @pytest.mark.parametrize("split", ["train", "val"])
@@ -112,70 +157,184 @@ def test_problem_2_3_epochs_of_the_minima(glued, oracle, split):
     assert glued[f"es_best_{split}_count"] == best + 1
 
 
+def test_the_curves_as_the_prose_and_alt_text_describe_them(glued, oracle):
+    # "the training curve keeps falling to the last epoch"; "the validation
+    # curve has a shallow minimum and then rises".
+    assert oracle["best_train"] == EPOCHS - 1
+    assert oracle["best_val"] < EPOCHS - 1
+    rise = oracle["val"][-1] - oracle["val"][oracle["best_val"]]
+    assert glued["es_val_rise"] == pytest.approx(rise, abs=FLOAT32_TOLERANCE)
+    assert glued["es_val_rise"] > 0
+    # "Both curves ... flatten out near the noise variance"; "the
+    # validation curve sits a little higher".
+    for curve in (oracle["train"], oracle["val"]):
+        assert curve[-1] == pytest.approx(data.NOISE_STD**2, rel=0.2)
+        assert curve[0] > 2 * curve[-1]
+    assert oracle["val"][-1] > oracle["train"][-1]
+
+
+def test_final_parameters_against_the_training_fit(glued, oracle):
+    x, y = (a.ravel() for a in oracle["sets"]["train"])
+    slope, bias = np.polyfit(x, y, deg=1)
+    assert glued["es_train_fit_slope"] == pytest.approx(slope, abs=1e-9)
+    assert glued["es_train_fit_bias"] == pytest.approx(bias, abs=1e-9)
+    final = oracle["snapshots"][-1]
+    assert final.shape == (2,)
+    assert glued["es_final_slope"] == pytest.approx(
+        final[0], abs=FLOAT32_TOLERANCE
+    )
+    assert glued["es_final_bias"] == pytest.approx(
+        final[1], abs=FLOAT32_TOLERANCE
+    )
+    # "the bias is short of the least-squares value, while the slope is
+    # closer": the bias still lies between its start (0) and the fit.
+    assert bias < final[1] < 0
+    assert abs(final[0] - slope) < abs(final[1] - bias)
+
+
+def test_validation_fit_lies_on_the_way(glued, oracle):
+    x, y = (a.ravel() for a in oracle["sets"]["val"])
+    slope, bias = np.polyfit(x, y, deg=1)
+    assert glued["es_val_fit_slope"] == pytest.approx(slope, abs=1e-9)
+    assert glued["es_val_fit_bias"] == pytest.approx(bias, abs=1e-9)
+    # "Gradient descent starts from a bias of zero ... passes the
+    # validation set's value on the way" to the training set's.
+    train_bias = glued["es_train_fit_bias"]
+    assert train_bias < bias < 0
+    biases = [p[1] for p in oracle["snapshots"]]
+    assert max(biases) > bias > min(biases)
+
+
 @pytest.mark.parametrize("which", ["final", "best"])
 def test_problem_2_4_test_mses(glued, oracle, which):
+    index = -1 if which == "final" else oracle["best_val"]
+    expected = mse(oracle["snapshots"][index], *oracle["sets"]["test"])
     assert glued[f"es_test_{which}"] == pytest.approx(
-        oracle[f"test_{which}"], abs=FLOAT32_TOLERANCE
+        expected, abs=FLOAT32_TOLERANCE
     )
 
 
 def test_problem_2_4_observation_follows_the_numbers(glued, oracle):
-    difference = oracle["test_best"] - oracle["test_final"]
-    assert glued["es_test_difference"] == pytest.approx(
-        difference, abs=FLOAT32_TOLERANCE
+    final = mse(oracle["snapshots"][-1], *oracle["sets"]["test"])
+    best = mse(
+        oracle["snapshots"][oracle["best_val"]], *oracle["sets"]["test"]
     )
     assert glued["es_test_relative"] == pytest.approx(
-        abs(difference) / oracle["test_final"], rel=1e-3
+        abs(best - final) / final, rel=1e-3
     )
-    (text,) = [
-        output["data"]["application/papermill.record/text/markdown"]
-        for cell in executed_chapter("early-stopping").cells
-        for output in cell.get("outputs", [])
-        if output.get("metadata", {}).get("scrapbook", {}).get("name")
-        == "es_observation"
+    expected = "higher" if best > final else "lower"
+    assert glued_markdown(glued, "es_observation").startswith(expected)
+
+
+@pytest.mark.parametrize("name", ["val", "test"])
+def test_paired_differences(glued, oracle, name):
+    mean, se, z = paired(oracle, name)
+    assert glued[f"es_{name}_paired_mean"] == pytest.approx(
+        mean, abs=FLOAT32_TOLERANCE
+    )
+    assert glued[f"es_{name}_paired_se"] == pytest.approx(se, rel=1e-3)
+    assert glued[f"es_{name}_paired_z"] == pytest.approx(z, rel=1e-2)
+
+
+def test_paired_mean_is_the_difference_of_the_mses(glued, oracle):
+    # The identity the prose states: the mean of d_i is MSE_final - MSE_chosen.
+    assert glued["es_val_paired_mean"] == pytest.approx(
+        glued["es_val_rise"], abs=1e-6
+    )
+    test_gap = glued["es_test_final"] - glued["es_test_best"]
+    assert glued["es_test_paired_mean"] == pytest.approx(test_gap, abs=1e-6)
+
+
+def test_single_standard_error_and_ratio(glued, oracle):
+    x, y = oracle["sets"]["val"]
+    single = squared_errors(oracle["snapshots"][-1], x, y)
+    se = single.std(ddof=1) / np.sqrt(len(single))
+    assert glued["es_val_single_se"] == pytest.approx(se, rel=1e-3)
+    _, paired_se, _ = paired(oracle, "val")
+    assert glued["es_se_ratio"] == pytest.approx(se / paired_se, rel=1e-2)
+    # "it would have drowned any difference": many times larger.
+    assert glued["es_se_ratio"] > 5
+
+
+def test_verdicts_follow_the_numbers(glued, oracle):
+    _, _, val_z = paired(oracle, "val")
+    val_text = glued_markdown(glued, "es_val_verdict")
+    assert val_text.startswith("within" if abs(val_z) < 2 else "more than")
+    # The closing paragraph says the minimum is not a sign of overfitting.
+    assert abs(val_z) < 2
+    test_mean, _, test_z = paired(oracle, "test")
+    test_text = glued_markdown(glued, "es_test_verdict")
+    better = "stopping early" if test_mean > 0 else "training to the end"
+    assert test_text.startswith(better)
+    assert ("less than two" in test_text) == (abs(test_z) < 2)
+
+
+def expected_excess_by_quadrature(parameters):
+    low, high = data.X_RANGE
+    da = float(parameters[0]) - data.TRUE_SLOPE
+    db = float(parameters[1]) - data.TRUE_BIAS
+    value, _ = quad(lambda x: (da * x + db) ** 2 / (high - low), low, high)
+    return value
+
+
+def test_expected_excess_against_quadrature(glued, oracle):
+    final = oracle["snapshots"][-1]
+    chosen = oracle["snapshots"][oracle["best_val"]]
+    excess_final = expected_excess_by_quadrature(final)
+    excess_chosen = expected_excess_by_quadrature(chosen)
+    assert glued["es_excess_final"] == pytest.approx(excess_final, rel=1e-3)
+    assert glued["es_excess_chosen"] == pytest.approx(
+        excess_chosen, rel=1e-3
+    )
+    expected = "early-stopped" if excess_chosen < excess_final else "trained"
+    assert expected in glued_markdown(glued, "es_truth")
+    # "Both excesses are tiny next to the noise variance."
+    assert max(excess_final, excess_chosen) < 0.01 * data.NOISE_STD**2
+
+
+def test_expected_excess_by_simulation(glued, oracle):
+    # A second check of the closed form: fresh samples from the generating
+    # process, a million of them, so the sampling error is about 1e-4.
+    generator = np.random.default_rng(0)
+    low, high = data.X_RANGE
+    x = generator.uniform(low, high, 1_000_000)
+    y = data.TRUE_SLOPE * x + data.TRUE_BIAS
+    y += data.NOISE_STD * generator.standard_normal(x.shape)
+    final = oracle["snapshots"][-1]
+    simulated = np.mean((final[0] * x + final[1] - y) ** 2)
+    assert data.NOISE_STD**2 + glued["es_excess_final"] == pytest.approx(
+        simulated, abs=2e-3
+    )
+
+
+def test_seeds_exercise(glued, oracle):
+    by_seed = [run(SPLIT_SEED, seed)["best_val"] for seed in OTHER_SEEDS]
+    by_split = [run(state, SEED)["best_val"] for state in OTHER_SPLITS]
+    assert glued["es_seed_best"] == by_seed
+    assert glued["es_split_best"] == by_split
+    seed_shift = max(abs(b - oracle["best_val"]) for b in by_seed)
+    split_shift = max(abs(b - oracle["best_val"]) for b in by_split)
+    assert glued["es_seed_shift"] == seed_shift
+    assert glued["es_split_shift"] == split_shift
+    text = glued_markdown(glued, "es_mover")
+    if split_shift > seed_shift:
+        assert text.startswith("the split moves it more")
+    elif split_shift < seed_shift:
+        assert text.startswith("the order of the batches moves it more")
+    else:
+        assert "equally" in text
+    # "at this small learning rate the parameters follow nearly the same
+    # path whatever the order": the minimum moves by a few epochs only.
+    assert seed_shift <= 0.1 * EPOCHS
+
+
+def test_learning_curves_figure_was_drawn():
+    notebook = executed_chapter("early-stopping")
+    (cell,) = [
+        c for c in notebook.cells if "fig-es-curves" in str(c.metadata)
     ]
-    expected = "higher" if difference > 0 else "lower"
-    assert text.startswith(expected)
-
-
-def test_validation_rise_is_small_against_its_uncertainty(glued, oracle):
-    assert glued["es_val_rise"] == pytest.approx(
-        oracle["val_rise"], abs=FLOAT32_TOLERANCE
-    )
-    assert glued["es_val_standard_error"] == pytest.approx(
-        oracle["val_standard_error"], rel=1e-4
-    )
-    assert glued["es_val_rise_ratio"] == pytest.approx(
-        oracle["val_standard_error"] / oracle["val_rise"], rel=1e-2
-    )
-    # The chapter's argument: the rise is well inside the noise.
-    assert glued["es_val_rise_ratio"] > 5
+    assert any("image/png" in out.get("data", {}) for out in cell.outputs)
 
 
 def test_every_glued_value_is_checked(glued):
-    checked = {
-        "es_batch_size",
-        "es_learning_rate",
-        "es_epochs",
-        "es_split_seed",
-        "es_noise_variance",
-        "es_n_train",
-        "es_n_val",
-        "es_n_test",
-        "es_train_percent",
-        "es_val_percent",
-        "es_test_percent",
-        "es_best_train_index",
-        "es_best_train_count",
-        "es_best_val_index",
-        "es_best_val_count",
-        "es_test_final",
-        "es_test_best",
-        "es_test_difference",
-        "es_test_relative",
-        "es_observation",
-        "es_val_rise",
-        "es_val_standard_error",
-        "es_val_rise_ratio",
-    }
-    assert set(glued) == checked
+    assert glued.unread() == set()

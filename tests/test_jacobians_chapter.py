@@ -1,19 +1,24 @@
-"""Check every answer the chapter on Jacobians glues (problems 1.3, 1.4).
+"""Check every value the chapter on Jacobians glues (problems 1.3, 1.4).
 
 Each glued value is compared with a closed form and with a central finite
-difference, both computed here in float64 with plain Python floats.
+difference, both computed here in float64 with plain Python floats. Whole
+matrices are compared entry by entry with their shape, so a transposed
+Jacobian or gradient fails.
 """
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from tests.notebooks import glued_values
+from tests.notebooks import executed_chapter, glued_values
 
 # The inputs of the problem set.
 X, Y = 1.376, 2.123
 A = [[1.0, 2.0], [3.0, 4.0]]
 STEP = 1e-6
+DUAL_POINT = 1.0  # where the chapter follows a dual number through sigmoid
 
 
 def f1(x: float, y: float) -> float:
@@ -24,16 +29,20 @@ def f2(x: float, y: float) -> float:
     return 2 * x * x * y * y
 
 
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
 def trace_of_square(a: list[list[float]]) -> float:
     """trace(A A) as a plain double loop over sum_ik A[i][k] A[k][i]."""
     n = len(a)
     return sum(a[i][k] * a[k][i] for i in range(n) for k in range(n))
 
 
-def trace_with_a01(value: float) -> float:
-    """trace(A^2) with the entry [0][1] of A replaced by ``value``."""
+def trace_with_entry(p: int, q: int, value: float) -> float:
+    """trace(A^2) with the entry [p][q] of A replaced by ``value``."""
     a = [row[:] for row in A]
-    a[0][1] = value
+    a[p][q] = value
     return trace_of_square(a)
 
 
@@ -41,11 +50,45 @@ def central(function, at: float) -> float:
     return (function(at + STEP) - function(at - STEP)) / (2 * STEP)
 
 
+# The Jacobian of problem 1.3 (rows: outputs, columns: x then y).
+JACOBIAN_CLOSED = [[2 * X, 2 * Y], [4 * X * Y * Y, 4 * X * X * Y]]
+JACOBIAN_DIFFERENCE = [
+    [central(lambda u: f1(u, Y), X), central(lambda u: f1(X, u), Y)],
+    [central(lambda u: f2(u, Y), X), central(lambda u: f2(X, u), Y)],
+]
+# The gradient of trace(A^2) is 2 A^T.
+TRACE_CLOSED = [[2 * A[q][p] for q in range(2)] for p in range(2)]
+TRACE_DIFFERENCE = [
+    [
+        central(lambda u, p=p, q=q: trace_with_entry(p, q, u), A[p][q])
+        for q in range(2)
+    ]
+    for p in range(2)
+]
+
 # glue name -> (closed form, finite difference), all in float64.
 ORACLES = {
     "vector_df1_dx": (2 * X, central(lambda u: f1(u, Y), X)),
     "vector_df2_dy": (4 * X * X * Y, central(lambda u: f2(X, u), Y)),
-    "trace_grad_01": (2 * A[1][0], central(trace_with_a01, A[0][1])),
+    "forward_df1_dx": (2 * X, central(lambda u: f1(u, Y), X)),
+    "forward_df2_dx": (4 * X * Y * Y, central(lambda u: f2(u, Y), X)),
+    "trace_grad_01": (2 * A[1][0], central(
+        lambda u: trace_with_entry(0, 1, u), A[0][1])),
+    "dual_tangent": (
+        sigmoid(DUAL_POINT) * (1 - sigmoid(DUAL_POINT)),
+        central(sigmoid, DUAL_POINT),
+    ),
+    "dual_exp_tangent": (
+        -math.exp(-DUAL_POINT),
+        central(lambda u: math.exp(-u), DUAL_POINT),
+    ),
+}
+
+# glue name -> (closed form, finite difference) of a whole matrix.
+MATRICES = {
+    "vector_jacobian": (JACOBIAN_CLOSED, JACOBIAN_DIFFERENCE),
+    "forward_jacobian": (JACOBIAN_CLOSED, JACOBIAN_DIFFERENCE),
+    "trace_grad": (TRACE_CLOSED, TRACE_DIFFERENCE),
 }
 
 
@@ -67,14 +110,66 @@ def test_glued_answer_matches_oracle(glued, name):
     assert glued[name] == pytest.approx(closed, rel=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(ORACLES))
-def test_glued_answer_rounds_like_oracle(glued, name):
+@pytest.mark.parametrize(
+    "name", ["vector_df1_dx", "vector_df2_dy", "trace_grad_01"]
+)
+def test_reported_answer_rounds_like_oracle(glued, name):
     closed, _ = ORACLES[name]
     assert f"{glued[name]:.3f}" == f"{closed:.3f}"
 
 
+def shape(matrix: list[list[float]]) -> tuple[int, ...]:
+    assert all(len(row) == len(matrix[0]) for row in matrix)
+    return (len(matrix), len(matrix[0]))
+
+
+@pytest.mark.parametrize("name", sorted(MATRICES))
+def test_glued_matrix_matches_oracle_with_its_shape(glued, name):
+    closed, difference = MATRICES[name]
+    value = glued[name]
+    assert shape(value) == shape(closed) == (2, 2)
+    rows = zip(value, closed, difference, strict=True)
+    for row, closed_row, difference_row in rows:
+        assert row == pytest.approx(closed_row, rel=1e-6)
+        assert closed_row == pytest.approx(difference_row, rel=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(MATRICES))
+def test_oracle_matrix_is_not_symmetric(name):
+    # Otherwise the shape test could not tell a matrix from its transpose.
+    closed, _ = MATRICES[name]
+    assert closed[0][1] != pytest.approx(closed[1][0], rel=1e-3)
+
+
 @pytest.mark.parametrize(
-    ("name", "expected"), [("vector_x", X), ("vector_y", Y)]
+    ("name", "expected"),
+    [("vector_x", X), ("vector_y", Y), ("dual_point", DUAL_POINT)],
 )
-def test_chapter_uses_the_problem_inputs(glued, name, expected):
+def test_chapter_uses_the_stated_inputs(glued, name, expected):
     assert glued[name] == pytest.approx(expected, rel=1e-6)
+
+
+def test_dual_number_carries_the_sigmoid_value(glued):
+    assert glued["dual_value"] == pytest.approx(sigmoid(DUAL_POINT), rel=1e-6)
+
+
+def test_every_check_on_the_page_holds():
+    """Each visible cell that compares tensors printed True, never False."""
+    checks = 0
+    for cell in executed_chapter("jacobians").cells:
+        source = cell.get("source", "")
+        if cell.cell_type != "code" or not (
+            "allclose" in source or "torch.equal" in source
+        ):
+            continue
+        text = "".join(
+            output.get("data", {}).get("text/plain", "")
+            for output in cell.get("outputs", [])
+        )
+        assert "True" in text and "False" not in text, source
+        checks += 1
+    assert checks >= 8
+
+
+def test_every_glued_value_is_checked(glued):
+    assert glued.unread() == set()

@@ -3,7 +3,11 @@
 The oracle trains with ``torch.optim.SGD`` and ``torch.nn.MSELoss`` instead
 of the chapter's hand-written update and loss, fits the least-squares line
 with ``numpy.polyfit`` instead of ``torch.linalg.lstsq``, and computes the
-broadcasting trap with NumPy's explicit outer difference.
+broadcasting trap with NumPy's explicit outer difference. Gradients are
+recomputed in float64 NumPy from the derived formulas
+``dL/da = 2 mean(r x)`` and ``dL/db = 2 mean(r)``, and the engine's
+training is replayed both with those formulas and with ``Value`` next to
+``torch.optim.SGD``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from autodiff_book import data
 from autodiff_book.data import load_dataset
+from autodiff_book.engine import Value
 from tests.notebooks import executed_chapter, glued_values
 
 # The settings of problems 2.1 and 2.2 in the problem set.
@@ -144,6 +149,8 @@ def test_shape_trap_losses(glued, dataset):
     wrong = np.mean(np.subtract.outer(predictions, y) ** 2)
     assert glued["sgd_trap_right"] == pytest.approx(right, rel=1e-5)
     assert glued["sgd_trap_wrong"] == pytest.approx(wrong, rel=1e-5)
+    # "the right MSE is ..., about the noise variance".
+    assert right == pytest.approx(data.NOISE_STD**2, rel=0.1)
 
 
 def test_shape_trap_training(glued, dataset):
@@ -164,6 +171,10 @@ def test_shape_trap_training(glued, dataset):
     )
     # What the prose claims: the slope is driven far below the data's.
     assert abs(glued["sgd_trap_slope"]) < 0.1 * data.TRUE_SLOPE
+    # "heading for the flat line at the mean target".
+    assert glued["sgd_trap_bias"] == pytest.approx(
+        glued["sgd_y_mean"], rel=0.1
+    )
 
 
 def test_problem_2_2_learning_curve(glued, oracle):
@@ -178,30 +189,299 @@ def test_problem_2_2_learning_curve(glued, oracle):
     assert any("image/png" in out.get("data", {}) for out in cell.outputs)
 
 
+def glued_markdown(glued, name):
+    """The text of a value the chapter glues as Markdown."""
+    # Its plain-text form only names the type; the Markdown is the text.
+    assert "Markdown" in glued[name]
+    (text,) = [
+        output["data"]["application/papermill.record/text/markdown"]
+        for cell in executed_chapter("sgd").cells
+        for output in cell.get("outputs", [])
+        if output.get("metadata", {}).get("scrapbook", {}).get("name")
+        == name
+    ]
+    return text
+
+
+def formula_gradient(x, y, slope, bias):
+    """dL/d(slope) and dL/d(bias) of the MSE, from the derived formulas."""
+    x, y = np.asarray(x, np.float64).ravel(), np.asarray(y, np.float64).ravel()
+    residuals = slope * x + bias - y
+    return np.array([2 * np.mean(residuals * x), 2 * np.mean(residuals)])
+
+
+def test_batch_gradient_by_hand(glued, dataset):
+    x, y = dataset
+    inputs, targets = next(iter(seeded_loader(x, y)))
+    assert inputs.shape == targets.shape == (BATCH_SIZE, 1)
+    expected = formula_gradient(inputs, targets, 0.0, 0.0)
+    gradient = np.array(glued["sgd_batch_grad"])
+    assert gradient.shape == (2,)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-5)
+    assert glued["sgd_batch_grad_slope"] == gradient[0]
+    assert glued["sgd_batch_grad_bias"] == gradient[1]
+    # "Both are negative ... because the means of y and of x y are positive."
+    assert np.mean(targets.numpy()) > 0
+    assert np.mean((inputs * targets).numpy()) > 0
+    assert (gradient < 0).all()
+    # The chapter's float32 comparison, recomputed: autograd against the
+    # formula in the same precision.
+    parameters = torch.zeros(2, requires_grad=True)
+    residuals = parameters[0] * inputs + parameters[1] - targets
+    (residuals**2).mean().backward()
+    by_hand = torch.stack([
+        2 * (residuals.detach() * inputs).mean(),
+        2 * residuals.detach().mean(),
+    ])
+    difference = (by_hand - parameters.grad).abs().max().item()
+    assert glued["sgd_by_hand_difference"] == pytest.approx(
+        difference, abs=1e-6
+    )
+    text = glued_markdown(glued, "sgd_by_hand_agreement")
+    if glued["sgd_by_hand_difference"] == 0:
+        assert text == "agree to the last bit"
+    else:
+        assert text.startswith(
+            f"agree to {glued['sgd_by_hand_difference']:.1e}"
+        )
+
+
+def test_full_gradient_by_formula(glued, dataset):
+    expected = formula_gradient(*dataset, 0.0, 0.0)
+    full = np.array(glued["sgd_full_gradient"])
+    assert full.shape == (2,)
+    np.testing.assert_allclose(full, expected, rtol=1e-12)
+    assert glued["sgd_full_gradient_slope"] == full[0]
+    assert glued["sgd_full_gradient_bias"] == full[1]
+
+
+def test_mean_of_an_epochs_equal_batches_is_the_full_gradient(
+    glued, dataset
+):
+    x, y = (t.double().numpy() for t in dataset)
+    size = glued["sgd_equal_batch_size"]
+    assert len(x) % size == 0
+    assert glued["sgd_equal_batches"] == len(x) // size
+    order = torch.randperm(
+        len(x), generator=torch.Generator().manual_seed(0)
+    ).numpy()
+    batches = order.reshape(-1, size)
+    gradients = np.array([
+        formula_gradient(x[rows], y[rows], 0.0, 0.0) for rows in batches
+    ])
+    assert gradients.shape == (len(x) // size, 2)
+    difference = np.abs(
+        gradients.mean(axis=0) - formula_gradient(x, y, 0.0, 0.0)
+    ).max()
+    # Pure rounding on both sides: the same size, not the same bits.
+    assert glued["sgd_epoch_mean_difference"] == pytest.approx(
+        difference, abs=1e-13
+    )
+    assert glued["sgd_epoch_mean_difference"] < 1e-12
+
+
+def test_random_batches_average_to_the_full_gradient(glued, dataset):
+    x, y = (t.double().numpy() for t in dataset)
+    draws = glued["sgd_draws"]
+    generator = torch.Generator().manual_seed(1)
+    gradients = np.array([
+        formula_gradient(x[rows], y[rows], 0.0, 0.0)
+        for rows in (
+            torch.randperm(len(x), generator=generator)[:BATCH_SIZE].numpy()
+            for _ in range(draws)
+        )
+    ])
+    assert gradients.shape == (draws, 2)
+    mean = gradients.mean(axis=0)
+    se = gradients.std(axis=0, ddof=1) / np.sqrt(draws)
+    np.testing.assert_allclose(glued["sgd_random_mean"], mean, rtol=1e-10)
+    np.testing.assert_allclose(glued["sgd_random_se"], se, rtol=1e-8)
+    z = np.abs((mean - formula_gradient(x, y, 0.0, 0.0)) / se).max()
+    assert glued["sgd_random_z"] == pytest.approx(z, rel=1e-6)
+    # "within ... standard errors, as an unbiased estimate should".
+    assert glued["sgd_random_z"] < 3
+    spread = gradients.std(axis=0, ddof=1)
+    assert glued["sgd_random_spread_slope"] == pytest.approx(
+        spread[0], rel=1e-8
+    )
+    assert glued["sgd_random_spread_bias"] == pytest.approx(
+        spread[1], rel=1e-8
+    )
+
+
+def engine_subset(dataset):
+    x, y = dataset
+    return x[:256].double(), y[:256].double()
+
+
+def engine_batches(dataset):
+    """The subset's batches in the order of the chapter's seeded loader."""
+    x, y = engine_subset(dataset)
+    loader = seeded_loader(x, y)
+    return [batch for _ in range(EPOCHS) for batch in loader]
+
+
+def test_engine_training_against_the_formulas(glued, dataset):
+    slope = bias = 0.0
+    losses = []
+    for inputs, targets in engine_batches(dataset):
+        xb, yb = inputs.numpy().ravel(), targets.numpy().ravel()
+        losses.append(np.mean((slope * xb + bias - yb) ** 2))
+        gradient = formula_gradient(xb, yb, slope, bias)
+        slope -= LEARNING_RATE * gradient[0]
+        bias -= LEARNING_RATE * gradient[1]
+    assert glued["sgd_engine_samples"] == 256
+    assert glued["sgd_engine_steps"] == len(losses) == EPOCHS * 256 // 32
+    np.testing.assert_allclose(glued["sgd_engine_losses"], losses, rtol=1e-10)
+    assert glued["sgd_engine_slope"] == pytest.approx(slope, abs=1e-10)
+    assert glued["sgd_engine_bias"] == pytest.approx(bias, abs=1e-10)
+
+
+def test_engine_and_torch_step_for_step(glued, dataset):
+    # Replay both sides: the engine, written here from its operations, and
+    # torch.optim.SGD in float64 on the same batches.
+    slope, bias = Value(0.0), Value(0.0)
+    theta = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([theta], lr=LEARNING_RATE)
+    engine_path, torch_path = [], []
+    for inputs, targets in engine_batches(dataset):
+        slope.grad = bias.grad = 0.0
+        pairs = zip(
+            inputs.ravel().tolist(), targets.ravel().tolist(), strict=True
+        )
+        terms = [(slope * xi + bias - yi) ** 2 for xi, yi in pairs]
+        loss = sum(terms, Value(0.0)) / len(terms)
+        loss.backward()
+        slope.data -= LEARNING_RATE * slope.grad
+        bias.data -= LEARNING_RATE * bias.grad
+        engine_path.append([loss.data, slope.data, bias.data])
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(theta[0] * inputs + theta[1],
+                                            targets)
+        loss.backward()
+        optimizer.step()
+        torch_path.append([loss.item(), *theta.tolist()])
+    difference = np.abs(np.array(engine_path) - np.array(torch_path)).max()
+    assert glued["sgd_engine_difference"] == pytest.approx(
+        difference, abs=1e-13
+    )
+    assert glued["sgd_engine_difference"] < 1e-12
+
+
+def test_engine_is_on_its_way_to_the_subset_fit(glued, dataset):
+    x, y = (t.numpy().ravel() for t in engine_subset(dataset))
+    slope, bias = np.polyfit(x, y, deg=1)
+    assert glued["sgd_engine_fit_slope"] == pytest.approx(slope, abs=1e-9)
+    assert glued["sgd_engine_fit_bias"] == pytest.approx(bias, abs=1e-9)
+    # "on its way": nearer the fit than the start at zero, not yet there.
+    for name, fit in [("slope", slope), ("bias", bias)]:
+        gap = abs(glued[f"sgd_engine_{name}"] - fit)
+        assert 0.001 < gap < abs(fit)
+
+
+def full_batch_run(dataset, updates):
+    x, y = dataset
+    parameters = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.SGD([parameters], lr=LEARNING_RATE)
+    losses = []
+    for _ in range(updates):
+        optimizer.zero_grad()
+        loss = torch.nn.MSELoss()(parameters[0] * x + parameters[1], y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return parameters.detach(), np.array(losses)
+
+
+def test_full_batch_exercise(glued, dataset):
+    updates = EPOCHS * math.ceil(len(dataset[0]) / BATCH_SIZE)
+    assert glued["sgd_full_updates"] == updates
+    parameters, losses = full_batch_run(dataset, updates)
+    assert glued["sgd_full_slope"] == pytest.approx(
+        parameters[0].item(), abs=FLOAT32_TOLERANCE
+    )
+    assert glued["sgd_full_bias"] == pytest.approx(
+        parameters[1].item(), abs=FLOAT32_TOLERANCE
+    )
+    rising = int((np.diff(losses) > 0).sum())
+    assert glued["sgd_full_rising"] == rising
+    x, y = (t.double().numpy().ravel() for t in dataset)
+    fit = np.polyfit(x, y, deg=1)
+    full_gap = np.abs(parameters.double().numpy() - fit).max()
+    assert glued["sgd_full_gap"] == pytest.approx(full_gap, abs=1e-4)
+    small_gap = max(
+        abs(glued["sgd_slope"] - fit[0]), abs(glued["sgd_bias"] - fit[1])
+    )
+    assert glued["sgd_small_gap"] == pytest.approx(small_gap, abs=1e-4)
+    curve = glued_markdown(glued, "sgd_full_curve")
+    assert curve.startswith("falls at every" if rising == 0 else "falls at")
+    closer = glued_markdown(glued, "sgd_full_closer")
+    assert closer.startswith("closer" if full_gap < small_gap else "no closer")
+    if full_gap >= small_gap:
+        # "above all in the bias"
+        slope_gap, bias_gap = np.abs(parameters.double().numpy() - fit)
+        assert bias_gap > slope_gap
+
+
+def test_no_zeroing_exercise(glued, dataset):
+    x, y = dataset
+    parameters = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.SGD([parameters], lr=LEARNING_RATE)
+    losses, slopes = [], []
+    loader = seeded_loader(x, y)
+    for _ in range(EPOCHS):
+        for inputs, targets in loader:
+            loss = torch.nn.MSELoss()(
+                parameters[0] * inputs + parameters[1], targets
+            )
+            loss.backward()  # never zeroed: .grad holds the running sum
+            optimizer.step()
+            losses.append(loss.item())
+            slopes.append(parameters[0].item())
+    assert glued["sgd_nozero_slope"] == pytest.approx(slopes[-1], rel=1e-4)
+    assert glued["sgd_nozero_bias"] == pytest.approx(
+        parameters[1].item(), rel=1e-4
+    )
+    assert glued["sgd_nozero_max_loss"] == pytest.approx(max(losses), rel=1e-4)
+    fit_slope = np.polyfit(
+        x.double().numpy().ravel(), y.double().numpy().ravel(), deg=1
+    )[0]
+    above = np.array(slopes) > fit_slope
+    crossings = int((above[1:] != above[:-1]).sum())
+    assert glued["sgd_nozero_crossings"] == crossings
+    batches = math.ceil(len(x) / BATCH_SIZE)
+    last = np.mean(losses[-batches:])
+    assert glued["sgd_nozero_last_epoch_loss"] == pytest.approx(last, rel=1e-4)
+    assert glued["sgd_nozero_noise_ratio"] == pytest.approx(
+        last / data.NOISE_STD**2, rel=1e-4
+    )
+    # "swings back and forth", "far above the noise level".
+    assert glued["sgd_nozero_crossings"] >= 2
+    assert glued["sgd_nozero_noise_ratio"] > 10
+
+
+def test_learning_curve_falls_then_settles_near_the_noise(glued, oracle):
+    _, losses, _ = oracle
+    losses = np.array(losses)
+    batches = math.ceil(1000 / BATCH_SIZE)
+    # "Over the first few dozen updates the loss falls steeply."
+    assert losses[30:40].mean() < 0.1 * losses[0]
+    # "settles near the noise variance" over the last epoch.
+    assert np.mean(losses[-batches:]) == pytest.approx(
+        data.NOISE_STD**2, rel=0.2
+    )
+    # "The noise is mostly in the measurement": batches at frozen
+    # parameters spread at least half as widely as the last epoch's steps.
+    frozen = glued["sgd_fixed_loss_max"] - glued["sgd_fixed_loss_min"]
+    assert frozen > 0.5 * np.ptp(losses[-batches:])
+
+
+def test_sgd_ends_close_to_the_generating_line(glued):
+    # "The slope and bias have moved from zero to close to the line the
+    # data came from."
+    assert glued["sgd_slope"] == pytest.approx(data.TRUE_SLOPE, abs=0.05)
+    assert glued["sgd_bias"] == pytest.approx(data.TRUE_BIAS, abs=0.05)
+
+
 def test_every_glued_value_is_checked(glued):
-    checked = {
-        "sgd_batch_size",
-        "sgd_learning_rate",
-        "sgd_epochs",
-        "sgd_n_samples",
-        "sgd_true_slope",
-        "sgd_true_bias",
-        "sgd_noise_std",
-        "sgd_noise_variance",
-        "sgd_batches_per_epoch",
-        "sgd_last_batch",
-        "sgd_n_updates",
-        "sgd_update_losses",
-        "sgd_slope",
-        "sgd_bias",
-        "sgd_lstsq_slope",
-        "sgd_lstsq_bias",
-        "sgd_fixed_loss_min",
-        "sgd_fixed_loss_max",
-        "sgd_trap_right",
-        "sgd_trap_wrong",
-        "sgd_trap_slope",
-        "sgd_trap_bias",
-        "sgd_y_mean",
-    }
-    assert set(glued) == checked
+    assert glued.unread() == set()

@@ -1,0 +1,453 @@
+"""Self-checks for the problem set: is a student's answer right?
+
+Each ``problem_*`` function takes what a student computed, recomputes the
+reference from closed forms or from the package and the data, and returns a
+``Verdict``: correct, not done yet, or wrong with a hint. A verdict never
+contains the reference answer, so a starter notebook that calls the checks
+gives nothing away. Answers may be Python numbers or tensors, float32 or
+float64; a number rounded to three decimals, as the problem set reports
+them, is accepted.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+# Half a unit of the third decimal, plus room for float32 rounding: an
+# answer rounded to three decimals passes, one off by 0.001 does not.
+ROUNDED = 6e-4
+
+NOT_DONE_HINT = "replace the ... placeholder with your result and run again"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check: ``passed`` and what to tell the student."""
+
+    problem: str
+    status: str  # "correct", "not done" or "wrong"
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "correct"
+
+    def __str__(self) -> str:
+        mark = {"correct": "✔", "not done": "…", "wrong": "✘"}[self.status]
+        text = f"{mark} Problem {self.problem}: {self.status}"
+        return f"{text}. {self.hint}" if self.hint else f"{text}."
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class _Wrong(Exception):
+    """Raised inside a check to return a "wrong" verdict with a hint."""
+
+
+def _not_done(*answers) -> bool:
+    return any(answer is ... or answer is None for answer in answers)
+
+
+def _number(name: str, value) -> float:
+    """A student's scalar answer as a float, or a hint why it is not one."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise _Wrong(
+                f"{name} should be a single number, got a tensor of shape "
+                f"{tuple(value.shape)}"
+            )
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise _Wrong(
+                f"{name} should be a number, got {type(value).__name__}"
+            ) from None
+    if not math.isfinite(value):
+        raise _Wrong(f"{name} is {value}: something diverged or divided by 0")
+    return float(value)
+
+
+def _tensor(name: str, value, shape: tuple[int, ...]) -> torch.Tensor:
+    """A student's array answer as a float64 tensor of the expected shape."""
+    if not isinstance(value, torch.Tensor):
+        try:
+            value = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            raise _Wrong(
+                f"{name} should be a tensor, got {type(value).__name__}"
+            ) from None
+    if tuple(value.shape) != shape:
+        raise _Wrong(
+            f"{name} should have shape {shape}, got {tuple(value.shape)}"
+        )
+    return value.detach().to(torch.float64)
+
+
+def _close(answer: float, reference: float, tolerance: float = ROUNDED):
+    return abs(answer - reference) <= tolerance
+
+
+def _judge(problem: str, check, *answers) -> Verdict:
+    if _not_done(*answers):
+        return Verdict(problem, "not done", NOT_DONE_HINT)
+    try:
+        hint = check(*answers)
+    except _Wrong as wrong:
+        return Verdict(problem, "wrong", str(wrong))
+    if hint:
+        return Verdict(problem, "wrong", hint)
+    return Verdict(problem, "correct")
+
+
+# Part I: closed forms, in float64.
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1 / (1 + math.exp(-x))
+    return math.exp(x) / (1 + math.exp(x))
+
+
+def problem_1_1(derivative) -> Verdict:
+    """f'(2.0) for f(x) = 2 / ((5 - x)^2 + 2^2)."""
+
+    def check(derivative):
+        value = _number("derivative", derivative)
+        reference = 4 * 3.0 / (3.0**2 + 4) ** 2
+        if _close(value, 2 / (3.0**2 + 4)):
+            return "that is f(2.0) itself: read x.grad after backward()"
+        if _close(value, -reference):
+            return "the sign is off: check the chain rule through (5 - x)"
+        if not _close(value, reference):
+            return "not f'(2.0): compare with a finite difference"
+        return ""
+
+    return _judge("1.1", check, derivative)
+
+
+def problem_1_2(x, derivative) -> Verdict:
+    """The sigmoid's derivative at every point of ``x`` (the sum trick)."""
+
+    def check(x, derivative):
+        inputs = _tensor("x", x, tuple(torch.as_tensor(x).shape))
+        if inputs.ndim != 1 or inputs.numel() < 2:
+            raise _Wrong("x should be a 1-D range of points")
+        if inputs.min() > -5 + 1e-6 or inputs.max() < 4:
+            return "x should run over the range -5 ... 5 of the problem"
+        values = _tensor("derivative", derivative, tuple(inputs.shape))
+        sigma = torch.sigmoid(inputs)
+        if torch.allclose(values, sigma, atol=1e-5):
+            return "that is the sigmoid itself, not its derivative"
+        if not torch.allclose(values, sigma * (1 - sigma), atol=1e-5):
+            return (
+                "not the derivative at every point: did x.grad keep a "
+                "previous backward pass (zero it first)?"
+            )
+        return ""
+
+    return _judge("1.2", check, x, derivative)
+
+
+PROBLEM_1_3_POINT = (1.376, 2.123)
+
+
+def problem_1_3(df1_dx, df2_dy) -> Verdict:
+    """∂f₁/∂x and ∂f₂/∂y of f = [x² + y², 2x²y²] at (1.376, 2.123)."""
+
+    def check(df1_dx, df2_dy):
+        x, y = PROBLEM_1_3_POINT
+        first = _number("df1_dx", df1_dx)
+        second = _number("df2_dy", df2_dy)
+        if _close(first, 2 * y) or _close(second, 4 * x * y**2):
+            return "a derivative with respect to the other variable"
+        if _close(first, 2 * x + 4 * x * y**2) or _close(
+            second, 2 * y + 4 * x**2 * y
+        ):
+            return (
+                "the gradients of both components were added: .grad "
+                "accumulates, so zero it between the two backward passes"
+            )
+        hints = []
+        if not _close(first, 2 * x):
+            hints.append("df1_dx is not right")
+        if not _close(second, 4 * x**2 * y):
+            hints.append("df2_dy is not right")
+        return "; ".join(hints)
+
+    return _judge("1.3", check, df1_dx, df2_dy)
+
+
+PROBLEM_1_4_MATRIX = ((1.0, 2.0), (3.0, 4.0))
+
+
+def problem_1_4(gradient) -> Verdict:
+    """The full 2×2 gradient of trace(A²) at A = [[1, 2], [3, 4]]."""
+
+    def check(gradient):
+        if isinstance(gradient, int | float):
+            raise _Wrong("pass the whole 2×2 gradient, not one element")
+        values = _tensor("gradient", gradient, (2, 2))
+        matrix = torch.tensor(PROBLEM_1_4_MATRIX, dtype=torch.float64)
+        if torch.allclose(values, 2 * matrix, atol=ROUNDED) and not (
+            torch.allclose(matrix, matrix.T)
+        ):
+            return "this is the transpose of the gradient: check the indices"
+        if not torch.allclose(values, 2 * matrix.T, atol=ROUNDED):
+            return "not the gradient: write trace(A @ A) as a double sum"
+        return ""
+
+    return _judge("1.4", check, gradient)
+
+
+PROBLEM_1_5_POINT = 0.173
+
+
+def problem_1_5(first, second) -> Verdict:
+    """σ'(0.173) and σ''(0.173)."""
+
+    def check(first, second):
+        s = _sigmoid(PROBLEM_1_5_POINT)
+        first_reference = s * (1 - s)
+        second_reference = first_reference * (1 - 2 * s)
+        first, second = _number("first", first), _number("second", second)
+        if first == 0.0:
+            return (
+                "the first derivative is 0: you kept a reference to x.grad "
+                "and zeroed it; keep a copy (clone) or use autograd.grad"
+            )
+        if _close(second, first_reference + second_reference):
+            return (
+                "the second derivative carries the first one: .grad "
+                "accumulated; zero it before the second backward pass"
+            )
+        if _close(first, s):
+            return "the first value is σ(x), not σ'(x)"
+        hints = []
+        if not _close(first, first_reference):
+            hints.append("the first derivative is not right")
+        if not _close(second, second_reference):
+            hints.append(
+                "the second derivative is not right (backward needs "
+                "create_graph=True to differentiate a derivative)"
+            )
+        return "; ".join(hints)
+
+    return _judge("1.5", check, first, second)
+
+
+# Part II: the package's training, on the book's data, as the chapters run
+# it. Results depend on the shuffle order, so each check takes the seed of
+# the DataLoader's generator (the book uses 0).
+
+
+@functools.cache
+def _sgd_run(epochs: int, learning_rate: float, seed: int, split: bool):
+    from autodiff_book.data import load_dataset
+    from autodiff_book.training import SGD, train_linear_model
+
+    x, y = load_dataset()
+    if not split:
+        parameters, history = train_linear_model(
+            x, y, rule=SGD(learning_rate), epochs=epochs, seed=seed
+        )
+        return parameters, history, None
+    sets = three_way_split(x, y)
+    parameters, history = train_linear_model(
+        sets["train"][0],
+        sets["train"][1],
+        rule=SGD(learning_rate),
+        epochs=epochs,
+        seed=seed,
+        x_val=sets["validation"][0],
+        y_val=sets["validation"][1],
+    )
+    return parameters, history, sets
+
+
+def three_way_split(x, y) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The 80:10:10 split of problem 2.3 (random_state 42, twice)."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        x, y, test_size=0.2, random_state=42
+    )
+    x_val, x_test, y_val, y_test = train_test_split(
+        x_rest, y_rest, test_size=0.5, random_state=42
+    )
+    return {
+        "train": (x_train, y_train),
+        "validation": (x_val, y_val),
+        "test": (x_test, y_test),
+    }
+
+
+def _seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(
+            f"seed must be the non-negative integer that seeds your "
+            f"DataLoader's generator, got {seed!r}"
+        )
+    return seed
+
+
+def problem_2_1(slope, bias, *, seed: int = 0) -> Verdict:
+    """Slope and bias after 10 epochs of SGD (η = 0.01, batches of 32)."""
+    seed = _seed(seed)
+
+    def check(slope, bias):
+        slope, bias = _number("slope", slope), _number("bias", bias)
+        parameters, _, _ = _sgd_run(10, 0.01, seed, False)
+        reference = parameters.tolist()
+        if _close(slope, reference[0]) and _close(bias, reference[1]):
+            return ""
+        # Wider than the spread of the result over shuffle seeds.
+        near = 0.05
+        if max(abs(slope - reference[0]), abs(bias - reference[1])) < near:
+            return (
+                "close, but not this run: start from zeros, train exactly 10 "
+                f"epochs, and shuffle with a generator seeded {seed} (pass "
+                "seed=... if you used another seed)"
+            )
+        return (
+            "far from the trained line: are predictions and targets both "
+            "of shape (N, 1), and is the update under torch.no_grad()?"
+        )
+
+    return _judge("2.1", check, slope, bias)
+
+
+def problem_2_2(losses: Sequence[float], *, seed: int = 0) -> Verdict:
+    """The loss of every one of the 320 updates of problem 2.1's run."""
+    seed = _seed(seed)
+
+    def check(losses):
+        try:
+            values = [float(value) for value in losses]
+        except (TypeError, ValueError):
+            raise _Wrong("losses should be a list of numbers") from None
+        _, history, _ = _sgd_run(10, 0.01, seed, False)
+        reference = history.update_losses
+        if len(values) != len(reference):
+            return (
+                f"expected one loss per update, {len(reference)} in all "
+                f"(10 epochs of batches of 32), got {len(values)}"
+            )
+        if min(values[-32:]) > 10 * max(reference[-32:]):
+            return (
+                "the losses stay far too high: a (N,) tensor minus a (N, 1) "
+                "tensor broadcasts to (N, N); give both the same shape"
+            )
+        if not all(
+            _close(value, expected, 1e-4 + 1e-4 * abs(expected))
+            for value, expected in zip(values, reference, strict=True)
+        ):
+            return (
+                "the curve differs from this run: keep loss.item() of every "
+                "batch, in order (pass seed=... if you used another seed)"
+            )
+        return ""
+
+    return _judge("2.2", check, losses)
+
+
+def problem_2_3(train_epoch, validation_epoch, *, seed: int = 0) -> Verdict:
+    """The epochs of lowest training and validation MSE (η = 0.001, 150).
+
+    Either convention is accepted, as long as both answers use the same:
+    an index from 0, or an epoch number from 1.
+    """
+    seed = _seed(seed)
+
+    def check(train_epoch, validation_epoch):
+        answer = (
+            _number("train_epoch", train_epoch),
+            _number("validation_epoch", validation_epoch),
+        )
+        _, history, _ = _sgd_run(150, 0.001, seed, True)
+        train = history.best_epoch("train")
+        validation = history.best_epoch("validation")
+        if answer in {(train, validation), (train + 1, validation + 1)}:
+            return ""
+        if answer in {(validation, train), (validation + 1, train + 1)}:
+            return "the two answers are swapped"
+        return (
+            "not the epochs of this run: measure both MSEs over the whole "
+            "training and validation sets after every epoch (pass seed=... "
+            "if you used another seed)"
+        )
+
+    return _judge("2.3", check, train_epoch, validation_epoch)
+
+
+def problem_2_4(final_test_mse, best_test_mse, *, seed: int = 0) -> Verdict:
+    """Test MSE with the final parameters and with the best-validation ones."""
+    seed = _seed(seed)
+
+    def check(final_test_mse, best_test_mse):
+        from autodiff_book.training import linear_model, mean_squared_error
+
+        final = _number("final_test_mse", final_test_mse)
+        best = _number("best_test_mse", best_test_mse)
+        parameters, history, sets = _sgd_run(150, 0.001, seed, True)
+        x_test, y_test = sets["test"]
+        epoch = history.best_epoch("validation")
+        references = [
+            mean_squared_error(linear_model(x_test, p), y_test).item()
+            for p in (parameters, history.parameters_at(epoch))
+        ]
+        hints = []
+        if not _close(final, references[0]):
+            hints.append("the final parameters' test MSE is not right")
+        if not _close(best, references[1]):
+            hints.append(
+                "the best-validation parameters' test MSE is not right: "
+                "did you store a copy (clone) of the parameters each epoch?"
+            )
+        return "; ".join(hints)
+
+    return _judge("2.4", check, final_test_mse, best_test_mse)
+
+
+PROBLEM_2_5_OPTIONS = (
+    (0.0, 0.1, 0.2, 0.3),
+    (0.0, 0.5, 0.9, 1.0),
+    (1.0, 0.9, 0.5, 0.1),
+    (0.2, 0.4, 0.6, 0.8),
+    (0.0, 1.0, 2.0, 3.0),
+    (-1.0, 0.0, 1.0, 2.0),
+)
+# Which option made the figure, stored as its position among the options
+# so that the module's source does not spell out the answer.
+_PROBLEM_2_5_INDEX = 1
+
+
+def problem_2_5(momenta: Sequence[float]) -> Verdict:
+    """Which of the six sets of momentum values produced the figure."""
+
+    def check(momenta):
+        try:
+            answer = tuple(float(value) for value in momenta)
+        except (TypeError, ValueError):
+            raise _Wrong("momenta should be a sequence of numbers") from None
+        if answer not in PROBLEM_2_5_OPTIONS:
+            return "give one of the six sets of the problem, in its order"
+        if answer == PROBLEM_2_5_OPTIONS[_PROBLEM_2_5_INDEX]:
+            return ""
+        if max(answer) > 1.0:
+            return "with μ > 1 the loss grows without bound: no such curve"
+        if min(answer) < 0.0:
+            return "a negative μ damps every step: look at the fastest curve"
+        return (
+            "compare the slowest and fastest curves with the effective "
+            "step 1/(1 - μ)"
+        )
+
+    return _judge("2.5", check, momenta)
