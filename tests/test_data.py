@@ -330,3 +330,42 @@ def test_main_prints_each_digest_and_refuses_without_force(tmp_path, capsys):
     )
     data.main([str(tmp_path), "--force"])
     assert sha256_of(tmp_path / "X.pt") == data.SHA256["X.pt"]
+
+
+def test_temporary_files_live_beside_their_target(tmp_path, monkeypatch):
+    # A rename is atomic only within one file system: the temporary files
+    # must be created in the target folder, named after their file.
+    replaced = []
+    real_replace = os.replace
+
+    def recording_replace(source, target):
+        replaced.append((Path(source), Path(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    folder = tmp_path / "out"
+    write_dataset(folder)
+    assert [target.name for _, target in replaced] == ["X.pt", "y.pt"]
+    for source, target in replaced:
+        assert source.parent == folder == target.parent
+        assert source.name.startswith(f".{target.name}.")
+
+
+def test_refusals_in_full(tmp_path):
+    (tmp_path / "X.pt").mkdir()
+    with pytest.raises(FileExistsError) as caught:
+        write_dataset(tmp_path, force=True)
+    assert str(caught.value) == (
+        f"{tmp_path / 'X.pt'} exists and is not a regular file; move it "
+        "away first"
+    )
+    link = tmp_path / "link"
+    link.mkdir()
+    (link / "X.pt").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(FileExistsError) as caught:
+        write_dataset(link)
+    assert str(caught.value) == (
+        f"{link / 'X.pt'} is a symbolic link: refusing to replace it (its "
+        "target is never written); pass --force (force=True) to replace "
+        "the link by a file"
+    )

@@ -12,6 +12,7 @@ from nbclient import NotebookClient
 
 from autodiff_book.plotting import (
     BOOK_STYLE,
+    LINE_STYLES,
     MARKERS,
     PALETTE,
     VIRIDIS_RANGE,
@@ -292,3 +293,27 @@ def test_a_single_point_path_and_two_levels_are_enough():
     )
     (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
     assert len(contours.levels) == 2
+
+
+def test_more_curves_than_styles_cycle_through_the_line_styles():
+    curves = {mu / 10: [1.0, 0.5] for mu in range(9)}
+    _, axes = plot_loss_curves(curves)
+    styles = [line.get_linestyle() for line in axes.get_lines()]
+    expected = [
+        plt.Line2D([], [], linestyle=LINE_STYLES[i % len(LINE_STYLES)])
+        .get_linestyle()
+        for i in range(9)
+    ]
+    assert styles == expected
+    # The figure's own cycle has six entries and would give "--" here.
+    assert styles[7] == "-"
+
+
+def test_losses_given_as_exact_numbers_are_read_as_floats():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    _, axes = plot_loss_curves({0.5: [Decimal("2.5"), Fraction(1, 2)]})
+    np.testing.assert_allclose(
+        np.asarray(axes.get_lines()[0].get_ydata(), dtype=float), [2.5, 0.5]
+    )

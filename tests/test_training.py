@@ -695,3 +695,12 @@ def test_hyper_parameter_errors_in_full(make_rule, error, message):
     with pytest.raises(error) as caught:
         make_rule()
     assert str(caught.value) == message
+
+
+def test_the_first_epoch_is_epoch_zero():
+    history = History(
+        epoch_train_losses=[2.0, 1.0],
+        snapshots=[torch.zeros(2), torch.ones(2)],
+    )
+    assert torch.equal(history.parameters_at(0), torch.zeros(2))
+    assert torch.equal(history.parameters_at(1), torch.ones(2))
