@@ -317,3 +317,33 @@ def test_losses_given_as_exact_numbers_are_read_as_floats():
     np.testing.assert_allclose(
         np.asarray(axes.get_lines()[0].get_ydata(), dtype=float), [2.5, 0.5]
     )
+
+
+def test_trajectories_look_as_designed():
+    # The look is part of the figure's accessibility (sizes read on a
+    # phone, a framed legend in a fixed corner), so it is pinned here; a
+    # reader's own rcParams must not change it.
+    x, y = random_data()
+    paths = {0.5: np.array([[0.0, 0.0], [0.4, -0.9], [0.6, -1.8]])}
+    with mpl.rc_context({"legend.frameon": False, "lines.markersize": 3,
+                         "lines.linestyle": ":", "lines.color": "red"}):
+        figure, axes = plot_trajectories(x, y, paths)
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    assert mpl.colors.to_hex(contours.get_edgecolor()[0]) == "#999999"
+    assert contours.get_linewidth()[0] == pytest.approx(0.8)
+    assert all(text.get_fontsize() == 9 for text in contours.labelTexts)
+    # Two significant digits, exponents (below 1e-4) as "1e-05".
+    assert contours.labelFmt == "%.2g"
+    path, start, star = axes.get_lines()
+    assert path.get_markersize() == 6
+    assert path.get_linestyle() == "-"
+    assert start.get_marker() == "o" and start.get_markersize() == 7
+    assert start.get_linestyle() == "None"
+    assert mpl.colors.to_hex(start.get_color()) == "#000000"
+    np.testing.assert_array_equal(start.get_xydata(), [[0.0, 0.0]])
+    assert star.get_markersize() == 16
+    assert star.get_linestyle() == "None"
+    assert mpl.colors.to_hex(star.get_color()) == "#000000"
+    legend = axes.get_legend()
+    assert legend.get_frame_on()
+    assert legend._loc == 3  # "lower left"
