@@ -152,3 +152,29 @@ def test_sparse_and_meta_tensors_are_refused_by_name():
     with pytest.raises(TypeError, match="x is a meta tensor"):
         mse_surface(torch.ones(3, 1, device="meta"), torch.ones(3, 1),
                     [0.0], [0.0])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: least_squares_fit(np.ones(5), np.arange(5.0)),
+         "all x are equal: the slope is not determined"),
+        (lambda: least_squares_fit([1.0], SAMPLES),
+         "x must be a torch.Tensor or numpy array, got list"),
+        (lambda: least_squares_fit(SAMPLES, np.array([])),
+         "y is empty: need at least one sample"),
+        (lambda: least_squares_fit(SAMPLES, SAMPLES[:2]),
+         "x has 4 samples but y has 2: they must pair up"),
+        (lambda: least_squares_fit(np.ones((2, 2)), SAMPLES),
+         "x must have shape (N,) or (N, 1), got (2, 2)"),
+        (lambda: mse_surface(SAMPLES, SAMPLES, [[0.0]], [0.0]),
+         "slopes must be a non-empty 1-D grid, got shape (1, 1)"),
+        (lambda: mse_surface(SAMPLES, SAMPLES, [0.0], [np.nan]),
+         "biases holds inf or nan: the input is not finite; remove or "
+         "repair those entries first"),
+    ],
+)
+def test_error_messages_in_full(call, message):
+    with pytest.raises((TypeError, ValueError)) as caught:
+        call()
+    assert str(caught.value) == message
