@@ -159,8 +159,8 @@ def test_sparse_and_meta_tensors_are_refused_by_name():
     [
         (lambda: least_squares_fit(np.ones(5), np.arange(5.0)),
          "all x are equal: the slope is not determined"),
-        (lambda: least_squares_fit([1.0], SAMPLES),
-         "x must be a torch.Tensor or numpy array, got list"),
+        (lambda: least_squares_fit(SAMPLES, [1.0]),
+         "y must be a torch.Tensor or numpy array, got list"),
         (lambda: least_squares_fit(SAMPLES, np.array([])),
          "y is empty: need at least one sample"),
         (lambda: least_squares_fit(SAMPLES, SAMPLES[:2]),
@@ -178,3 +178,21 @@ def test_error_messages_in_full(call, message):
     with pytest.raises((TypeError, ValueError)) as caught:
         call()
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("x", "name"),
+    [(np.full(6, 3.0), "constant x"), (np.linspace(0.0, 0.9, 6), "narrow x")],
+)
+def test_mse_surface_of_constant_or_narrow_inputs(x, name):
+    # Constant x has no least-squares slope, yet its MSE surface exists;
+    # x spread less than 1 must not change the formula.
+    y = np.array([0.5, -1.0, 2.0, 0.0, 1.5, 1.0])
+    slopes, biases = np.array([-1.0, 0.5, 2.0]), np.array([-0.5, 1.0])
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (2, 3)
+    for i, b in enumerate(biases):
+        for j, s in enumerate(slopes):
+            assert surface[i, j] == pytest.approx(
+                loop_mse(x, y, s, b), rel=1e-12
+            ), name
