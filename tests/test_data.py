@@ -369,3 +369,74 @@ def test_refusals_in_full(tmp_path):
         "target is never written); pass --force (force=True) to replace "
         "the link by a file"
     )
+
+
+def test_the_data_folder_beside_the_source_is_found_first(monkeypatch):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    expected = Path(data.__file__).resolve().parents[2] / "data"
+    assert data.find_data_dir() == expected
+
+
+@pytest.mark.parametrize("where", ["beside the source", "above the cwd"])
+def test_the_data_folder_is_found_by_its_x_file(tmp_path, monkeypatch, where):
+    # Only X.pt exists: that file marks the folder.
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    source = tmp_path / "pkg" / "src" / "autodiff_book" / "data.py"
+    monkeypatch.setattr(data, "__file__", str(source))
+    folder = tmp_path / ("pkg" if where == "beside the source" else "work")
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "X.pt").write_bytes(b"")
+    (tmp_path / "work" / "book").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work" / "book")
+    assert data.find_data_dir() == folder / "data"
+
+
+def test_a_one_sample_data_set_loads(tmp_path):
+    x, y = torch.ones(1, 1), torch.zeros(1, 1)
+    loaded_x, loaded_y = load_dataset(write_pair(tmp_path, x, y),
+                                      checksums=None)
+    assert loaded_x.shape == loaded_y.shape == (1, 1)
+
+
+def test_load_error_messages_in_full(tmp_path, data_copy):
+    (data_copy / "X.pt").write_bytes(data.tensor_bytes(torch.zeros(3, 1)))
+    with pytest.raises(ChecksumError) as caught:
+        load_dataset(data_copy)
+    path = data_copy / "X.pt"
+    assert str(caught.value) == (
+        f"data file {path} has been altered or corrupted: its SHA-256 is "
+        f"{sha256_of(path)}, expected {data.SHA256['X.pt']}; regenerate it "
+        f"with `python -m autodiff_book.data {data_copy}` (add --force to "
+        "replace the altered file)"
+    )
+    torch.save([torch.zeros(3, 1)], tmp_path / "list.pt")
+    with pytest.raises(DataFormatError) as caught:
+        load_tensor(tmp_path / "list.pt", sha256=None)
+    assert str(caught.value) == (
+        f"data file {tmp_path / 'list.pt'} holds a list, expected a single "
+        "tensor"
+    )
+    with pytest.raises(DataFormatError) as caught:
+        data.check_tensor("y.pt", torch.zeros(3))
+    assert str(caught.value) == (
+        "y.pt has shape (3,), expected (N, 1): one row per sample and a "
+        "single column"
+    )
+
+
+@pytest.mark.parametrize(
+    ("checksums", "message"),
+    [
+        ([], "checksums must be a dict {file name: SHA-256 hex digest} or "
+             "None, got list"),
+        ({"X.pt": "0" * 64}, "checksums has no digest for y.pt: give one "
+         "for each of X.pt, y.pt, or pass checksums=None to skip the check"),
+        ({"X.pt": "X" * 64, "y.pt": "0" * 64},
+         f"checksums['X.pt'] must be a SHA-256 digest of 64 hexadecimal "
+         f"digits, got {'X' * 64!r}"),
+    ],
+)
+def test_checksum_errors_in_full(checksums, message):
+    with pytest.raises((TypeError, ValueError)) as caught:
+        load_dataset(COMMITTED, checksums=checksums)
+    assert str(caught.value) == message

@@ -256,3 +256,9 @@ def test_error_messages_in_full():
     with pytest.raises(TypeError) as caught:
         Value(None)
     assert str(caught.value) == "Value holds a real number, got NoneType"
+
+
+def test_value_type_error_names_the_type_given():
+    with pytest.raises(TypeError) as caught:
+        Value("1.0")
+    assert str(caught.value) == "Value holds a real number, got str"

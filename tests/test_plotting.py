@@ -347,3 +347,30 @@ def test_trajectories_look_as_designed():
     legend = axes.get_legend()
     assert legend.get_frame_on()
     assert legend._loc == 3  # "lower left"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "size"),
+    [
+        ({}, (6.4, 6.4 * 0.62)),
+        ({"ncols": 2}, (6.4, 6.4 * 0.42)),
+        ({"nrows": 2, "width": 5.0}, (5.0, 5.0 * 0.62 * 2)),
+        ({"nrows": 3, "ncols": 2, "height": 2.0}, (6.4, 2.0)),
+    ],
+)
+def test_new_figure_sizes_grid_and_layout(arguments, size):
+    figure, axes = new_figure(**arguments)
+    assert figure.get_size_inches() == pytest.approx(size)
+    shape = (arguments.get("nrows", 1), arguments.get("ncols", 1))
+    assert np.shape(axes) == tuple(n for n in shape if n > 1) or (
+        shape == (1, 1)
+    )
+    assert len(figure.axes) == shape[0] * shape[1]
+    assert type(figure.get_layout_engine()).__name__ == (
+        "ConstrainedLayoutEngine"
+    )
+
+
+def test_new_figure_passes_subplot_options_on():
+    figure, axes = new_figure(1, 2, sharey=True)
+    assert axes[1].get_shared_y_axes().joined(axes[0], axes[1])

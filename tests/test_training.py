@@ -704,3 +704,40 @@ def test_the_first_epoch_is_epoch_zero():
     )
     assert torch.equal(history.parameters_at(0), torch.zeros(2))
     assert torch.equal(history.parameters_at(1), torch.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("rule", "advice"),
+    [
+        (SGD(1.0), "try a smaller learning rate"),
+        (Momentum(0.001, 1.5),
+         "try a smaller learning rate or a momentum between 0 and 1"),
+    ],
+    ids=repr,
+)
+def test_divergence_message_in_full(rule, advice, data):
+    x, y = data
+    with pytest.raises(DivergenceError) as caught:
+        train_linear_model(x, y, rule=rule, epochs=50)
+    history = caught.value.history
+    update = history.diverged_at
+    epochs_done = len(history.epoch_train_losses)
+    # 32 batches per epoch: a batch loss ends the epoch it falls in.
+    batch = update == epochs_done * 32 and "the full-set loss" or (
+        "the batch loss"
+    )
+    assert str(caught.value) == (
+        f"training diverged: {batch} became inf or nan at update {update} "
+        f"(counting from 0), in epoch {epochs_done + 1} of 50 (counting "
+        f"from 1); {advice}"
+    )
+
+
+def test_path_recorder_used_by_hand_records_from_the_first_step():
+    recorder = PathRecorder(SGD(0.5))
+    parameters = torch.tensor([1.0, 2.0], requires_grad=True)
+    parameters.grad = torch.tensor([2.0, -2.0])
+    recorder.step(parameters)
+    torch.testing.assert_close(
+        recorder.path, torch.tensor([[1.0, 2.0], [0.0, 3.0]])
+    )
