@@ -440,3 +440,14 @@ def test_checksum_errors_in_full(checksums, message):
     with pytest.raises((TypeError, ValueError)) as caught:
         load_dataset(COMMITTED, checksums=checksums)
     assert str(caught.value) == message
+
+
+def test_the_data_set_is_float32_whatever_the_default_dtype():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        x, y = data.make_dataset()
+    finally:
+        torch.set_default_dtype(previous)
+    assert x.dtype == y.dtype == torch.float32
+    assert data.tensor_bytes(x) == (COMMITTED / "X.pt").read_bytes()

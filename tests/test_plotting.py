@@ -374,3 +374,12 @@ def test_new_figure_sizes_grid_and_layout(arguments, size):
 def test_new_figure_passes_subplot_options_on():
     figure, axes = new_figure(1, 2, sharey=True)
     assert axes[1].get_shared_y_axes().joined(axes[0], axes[1])
+
+
+def test_paths_of_exact_numbers_are_read_as_floats():
+    from decimal import Decimal
+
+    x, y = random_data()
+    path = [[Decimal("0"), Decimal("0")], [Decimal("0.5"), Decimal("-1")]]
+    _, axes = plot_trajectories(x, y, {0.5: path})
+    np.testing.assert_array_equal(axes.get_lines()[0].get_ydata(), [0, -1])

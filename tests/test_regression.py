@@ -196,3 +196,11 @@ def test_mse_surface_of_constant_or_narrow_inputs(x, name):
             assert surface[i, j] == pytest.approx(
                 loop_mse(x, y, s, b), rel=1e-12
             ), name
+
+
+def test_grids_of_exact_numbers_are_read_as_floats():
+    from decimal import Decimal
+
+    surface = mse_surface(SAMPLES, SAMPLES, [Decimal("1")], [Decimal("0")])
+    assert surface.shape == (1, 1)
+    assert surface[0, 0] == 0.0

@@ -70,10 +70,13 @@ def make_dataset(seed: int = SEED) -> tuple[torch.Tensor, torch.Tensor]:
     """
     generator = torch.Generator().manual_seed(seed)
     low, high = X_RANGE
-    x = low + (high - low) * torch.rand(SHAPE, generator=generator)
-    noise = NOISE_STD * torch.randn(SHAPE, generator=generator)
+    # The dtype is explicit: a reader's torch.set_default_dtype(float64)
+    # would otherwise draw other numbers from the same seed.
+    uniform = torch.rand(SHAPE, generator=generator, dtype=DTYPE)
+    x = low + (high - low) * uniform
+    noise = NOISE_STD * torch.randn(SHAPE, generator=generator, dtype=DTYPE)
     y = TRUE_SLOPE * x + TRUE_BIAS + noise
-    return x.to(DTYPE), y.to(DTYPE)
+    return x, y
 
 
 def tensor_bytes(tensor: torch.Tensor) -> bytes:
