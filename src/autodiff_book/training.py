@@ -145,7 +145,7 @@ class Momentum:
         self.buffer: torch.Tensor | None = None
 
     def reset(self) -> None:
-        """Forget the accumulated velocity before a new training run."""
+        """Forget the running sum b_t before a new training run."""
         self.buffer = None
 
     def step(self, parameters: torch.Tensor) -> None:
