@@ -1,12 +1,13 @@
 """The README's build executes what changed, and only that.
 
 A small copy of the project whose table of contents holds two tiny probe
-chapters: ``probe_a`` prints and glues a value from a module of the copy's
-``autodiff_book``, ``probe_b`` lists the copy's ``data/`` folder. Its
-kernels import the copy's package (``PYTHONPATH``), so a change made in the
-copy is one the pages can show. Which chapters executed is read from the
-jupyter-cache: every execution, by ``scripts/build_book.py`` or by Sphinx
-itself, writes a new cache record.
+chapters: ``probe_a`` prints and glues values from ``autodiff_book.probe``
+(which imports ``autodiff_book.probe_base``), ``probe_b`` imports the
+package and lists the copy's ``data/`` folder. Its kernels import the
+copy's package (``PYTHONPATH``), so a change made in the copy is one the
+pages can show. Which chapters executed is read from the jupyter-cache:
+every execution, by ``scripts/build_book.py`` or by Sphinx itself, writes a
+new cache record.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ PROBES = {
     "probe_a": NOTEBOOK_HEADER + "# Probe A\n\nFirst words of A.\n\n"
     "```{code-cell} ipython3\nfrom myst_nb import glue\n\n"
     "from autodiff_book import probe\n\n"
-    "print('value', probe.VALUE)\nglue('glued', probe.VALUE, display=False)"
+    "print('value', probe.VALUE, probe.BASE)\n"
+    "glue('glued', probe.VALUE, display=False)"
     "\n```\n\nGlued: {glue:text}`glued`.\n",
     "probe_b": NOTEBOOK_HEADER + "# Probe B\n\nFirst words of B.\n\n"
     "```{code-cell} ipython3\nfrom pathlib import Path\n\n"
@@ -73,12 +75,27 @@ def plain_build(project: Path, *flags: str) -> subprocess.CompletedProcess:
     )
 
 
+NOTHING_CHANGED = "[build_book] no input of the site changed"
+
+
 def rebuild(project: Path) -> set[str]:
     """Build with the README's command; return the chapters it executed."""
     before = cache_records(project)
     process = build(project, env=kernel_environment(project))
     assert process.returncode == 0, build_report(process, project)
+    # Anything that executes goes through the normal path.
+    assert NOTHING_CHANGED not in process.stdout, process.stdout
     return {name for name, *_ in cache_records(project) - before}
+
+
+def sphinx_traces(project: Path) -> dict[str, int]:
+    """Modification times of what a Sphinx run writes, by file."""
+    build_folder = project / "_build"
+    paths = [build_folder / ".doctrees" / "environment.pickle",
+             build_folder / "html" / "index.html",
+             build_folder / "html" / "book" / "probe_a.html",
+             build_folder / "executions.jsonl"]
+    return {path.name: path.stat().st_mtime_ns for path in paths}
 
 
 def page(project: Path, name: str) -> str:
@@ -96,9 +113,11 @@ def cold_book(tmp_path_factory) -> tuple[Path, set[str]]:
     project = copy_project(tmp_path_factory.mktemp("cold") / "project")
     for name, text in PROBES.items():
         (project / "book" / f"{name}.md").write_text(text)
-    (project / "src" / "autodiff_book" / "probe.py").write_text(
-        'VALUE = "first"\n'
+    package = project / "src" / "autodiff_book"
+    (package / "probe.py").write_text(
+        'from autodiff_book.probe_base import BASE\n\nVALUE = "first"\n'
     )
+    (package / "probe_base.py").write_text('BASE = "base-one"\n')
     (project / "_toc.yml").write_text(TOC)
     return project, rebuild(project)
 
@@ -124,8 +143,30 @@ def test_a_cold_build_executes_each_chapter_once_in_parallel(cold_book):
     assert "value first" in page(project, "probe_a")
 
 
-def test_a_rebuild_without_changes_executes_nothing(book):
+def test_a_rebuild_without_changes_stops_before_sphinx(book):
+    before = sphinx_traces(book)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert NOTHING_CHANGED in process.stdout
+    assert "jupyter-book build" not in process.stdout
+    assert sphinx_traces(book) == before
+
+
+@pytest.mark.parametrize(
+    ("changed", "edit"),
+    [
+        ("requirements.txt", "# one more comment\n"),
+        ("_ext/site_fixes.py", "# one more comment\n"),
+        ("book/references.bib", "\n"),
+    ],
+)
+def test_a_change_in_any_input_builds_the_site_again(book, changed, edit):
+    with (book / changed).open("a") as file:
+        file.write(edit)
+    before = sphinx_traces(book)
     assert rebuild(book) == set()
+    assert sphinx_traces(book)["environment.pickle"] != (
+        before["environment.pickle"])
 
 
 def test_a_prose_edit_executes_nothing_and_shows(book):
@@ -144,23 +185,36 @@ def test_a_code_edit_executes_that_chapter_only(book):
 
 
 @pytest.mark.parametrize(
-    ("changed", "text", "probe", "shown"),
+    ("changed", "text", "executed", "shown"),
     [
-        ("src/autodiff_book/probe.py", 'VALUE = "second"\n', "probe_a",
-         "value second"),
+        # A module only probe_a imports.
+        ("src/autodiff_book/probe.py",
+         'from autodiff_book.probe_base import BASE\n\nVALUE = "second"\n',
+         "probe_a", "value second base-one"),
+        # A module only probe_a's module imports.
+        ("src/autodiff_book/probe_base.py", 'BASE = "base-two"\n',
+         "probe_a", "value first base-two"),
+        # The data folder, which probe_b lists.
         ("data/new-file.txt", "extra\n", "probe_b", "new-file.txt"),
     ],
 )
-def test_a_dependency_change_executes_every_chapter(
-    book, changed, text, probe, shown
+def test_a_dependency_change_executes_the_chapters_that_use_it(
+    book, changed, text, executed, shown
 ):
     # A first build here, so that Sphinx's saved state is this copy's own.
     assert rebuild(book) == set()
     (book / changed).write_text(text)
-    assert rebuild(book) == {"probe_a.md", "probe_b.md"}
+    assert rebuild(book) == {f"{executed}.md"}
     # Sphinx re-read the unchanged page, so the site is not stale either.
-    assert shown in page(book, probe)
-    # And the next build trusts the cache again.
+    assert shown in page(book, executed)
+    # And the next build stops early again.
+    process = build(book, env=kernel_environment(book))
+    assert NOTHING_CHANGED in process.stdout
+
+
+def test_a_module_no_chapter_imports_executes_nothing(book):
+    assert rebuild(book) == set()
+    (book / "src" / "autodiff_book" / "unused_probe.py").write_text("X = 1\n")
     assert rebuild(book) == set()
 
 
