@@ -33,7 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # Never inputs of the site; the build's own output above all, or every
 # build would trigger the next.
 IGNORED = [".git", ".venv", "_build", "node_modules", ".pytest_cache",
-           ".ruff_cache", ".ipynb_checkpoints", "__pycache__"]
+           ".ruff_cache"]
+# Anywhere: bytecode the kernels write into src/, Jupyter's checkpoints,
+# setuptools' metadata, editors' swap and backup files.
+IGNORED_PATTERNS = [r"/__pycache__/", r"/\.ipynb_checkpoints/",
+                    r"\.egg-info/", r"\.sw[px]$", r"~$"]
 
 
 class Build:
@@ -65,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     build()
     html = ROOT / "_build" / "html"
     html.mkdir(parents=True, exist_ok=True)
-    ignore = IgnoreFilter([str(ROOT / name) for name in IGNORED], [])
+    ignore = IgnoreFilter([str(ROOT / name) for name in IGNORED],
+                          IGNORED_PATTERNS)
     watcher = RebuildServer([ROOT], ignore, change_callback=build)
     url_host = f"{args.host}:{args.port}"
     app = Starlette(

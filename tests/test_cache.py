@@ -12,15 +12,19 @@ new cache record.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets
 from jupyter_cache import get_cache
 
 from book_tools.project import (
@@ -119,6 +123,8 @@ def cold_book(tmp_path_factory) -> tuple[Path, set[str]]:
     )
     (package / "probe_base.py").write_text('BASE = "base-one"\n')
     (project / "_toc.yml").write_text(TOC)
+    # The real index links to sections of chapters this toc leaves out.
+    (project / "book" / "index.md").write_text("# Probe book\n")
     return project, rebuild(project)
 
 
@@ -278,3 +284,54 @@ def test_the_site_has_no_file_a_reader_never_loads(cold_book):
         folder = (html / name).parent
         for target in LOCAL_ASSET.findall((html / name).read_text()):
             assert (folder / target).resolve().exists(), (name, target)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_preview_serves_and_reloads_after_a_save(book):
+    assert rebuild(book) == set()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(book / "scripts" / "preview.py"),
+         "--port", str(port), *STRICT_FLAGS],
+        cwd=book, env=kernel_environment(book), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        output = []
+        for line in server.stdout:  # the first build, then the server
+            output.append(line)
+            if line.startswith("[preview] serving"):
+                break
+        assert NOTHING_CHANGED in "".join(output), "".join(output)
+        url = f"127.0.0.1:{port}"
+
+        async def save_and_wait() -> str:
+            for _ in range(50):  # until the server accepts connections
+                try:
+                    socket_ = await websockets.connect(
+                        f"ws://{url}/websocket-reload")
+                    break
+                except OSError:
+                    await asyncio.sleep(0.2)
+            async with socket_:
+                # A save of a file the site is not built from: the build
+                # says nothing changed, and the page reloads all the same.
+                readme = book / "README.md"
+                readme.write_text(readme.read_text() + "\n")
+                return await asyncio.wait_for(socket_.recv(), 120)
+
+        assert asyncio.run(save_and_wait()) == "refresh"
+        address = f"http://{url}/book/probe_a.html"
+        with urllib.request.urlopen(address) as response:
+            html = response.read().decode()
+        assert "value first" in html
+        assert f'new WebSocket("ws://{url}/websocket-reload")' in html
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
