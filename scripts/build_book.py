@@ -82,9 +82,11 @@ def inputs_digest(root: Path, toc: Path, argv: list[str]) -> str:
     # kernels import from, and the command line.
     site_packages = Path(sysconfig.get_paths()["purelib"])
     mtime = site_packages.stat().st_mtime_ns if site_packages.is_dir() else 0
+    # A folder of the project on PYTHONPATH counts by its relative name.
+    python_path = os.environ.get("PYTHONPATH", "").replace(
+        str(root), "<project>")
     sha.update(json.dumps([
-        sys.executable, sys.version, mtime,
-        os.environ.get("PYTHONPATH", ""), argv,
+        sys.executable, sys.version, mtime, python_path, argv,
     ]).encode())
     for path in input_files(root, toc):
         # Names relative to the project: a copy of a built project (as the

@@ -177,6 +177,9 @@ def chapter_dependencies(root: Path, chapters: list[Chapter]
                          ) -> dict[str, dict[str, str]]:
     """Chapter -> {file it depends on: SHA-256}, besides its code cells.
 
+    Chapters and files are named relative to ``root``, so that a copy of
+    the project (cache included) keeps its records.
+
     A chapter depends on the modules of the package it imports, directly
     or through other modules, on the package's other files (data files a
     module may open) once it imports the package at all, and on every file
@@ -230,7 +233,7 @@ def chapter_dependencies(root: Path, chapters: list[Chapter]
             files += package_files
         if uses_data:
             files += data_files
-        result[str(chapter.path)] = hashed(files)
+        result[chapter.path.relative_to(root).as_posix()] = hashed(files)
     return result
 
 
@@ -463,7 +466,7 @@ class FilledCache:
         restore_downloads(self.chapters, self.cache, root, build, since)
 
 
-def invalidate(chapters: list[Chapter], cache: Any, state: dict,
+def invalidate(root: Path, chapters: list[Chapter], cache: Any, state: dict,
                dependencies: dict[str, dict[str, str]]) -> dict[str, str]:
     """Drop the cache records of chapters whose dependencies changed.
 
@@ -474,14 +477,14 @@ def invalidate(chapters: list[Chapter], cache: Any, state: dict,
     known = state.get("dependencies", {})
     reasons = {}
     for chapter in chapters:
-        key = str(chapter.path)
-        now, before = dependencies[key], known.get(key)
+        name = chapter.path.relative_to(root).as_posix()
+        now, before = dependencies[name], known.get(name)
         if before == now:
             continue
         # A record names the path it was executed at; a copied or moved
         # project still finds its chapter's record by the code's hash.
         records = [record for record in cache.list_cache_records()
-                   if record.uri == key]
+                   if record.uri == str(chapter.path)]
         with contextlib.suppress(KeyError):
             records.append(cache.match_cache_notebook(chapter.notebook))
         records = list({record.pk: record for record in records}.values())
@@ -489,6 +492,7 @@ def invalidate(chapters: list[Chapter], cache: Any, state: dict,
             continue  # never executed: it runs anyway
         for record in records:
             cache.remove_cache(record.pk)
+        key = str(chapter.path)
         if before is None:
             reasons[key] = "its dependencies were not recorded"
         else:
@@ -510,7 +514,7 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     chapters = toc_chapters(root, toc, config)
     dependencies = chapter_dependencies(root, chapters)
-    reasons = invalidate(chapters, cache, state, dependencies)
+    reasons = invalidate(root, chapters, cache, state, dependencies)
     state.setdefault("dependencies", {}).update(dependencies)
     state["stale_pages"] = sorted(set(state.get("stale_pages", []))
                                   | set(reasons))

@@ -54,7 +54,7 @@ def depends(project: Path, *cells: str) -> set[str]:
         cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
     chapter = build_steps.Chapter(project / "book" / "c.md", notebook, None)
     result = build_steps.chapter_dependencies(project, [chapter])
-    return set(result[str(chapter.path)])
+    return set(result["book/c.md"])
 
 
 PACKAGE = "src/autodiff_book/"
