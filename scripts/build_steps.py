@@ -510,6 +510,7 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
     path = Path(config.get("nb_execution_cache_path")
                 or build / ".jupyter_cache")
     cache = get_cache(path)
+    path.mkdir(parents=True, exist_ok=True)  # a book without notebooks too
     state_path = path / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     chapters = toc_chapters(root, toc, config)
