@@ -6,7 +6,7 @@
   ``_config.yml``.
 - The root redirect page links the favicon too.
 - Accessible markup where the HTML writers get it wrong (citations, empty
-  table headers, myst-nb's code-cell toggles); see
+  or formula-only table headers, myst-nb's code-cell toggles); see
   ``accessible_body`` and ``visit_hidden_cell``.
 - Figures load lazily, when the reader scrolls near them.
 - An inline script that is registered twice is written once: sphinx-thebe
@@ -67,22 +67,47 @@ def book_description(app: Sphinx) -> str:
     return str(yaml.safe_load(config.read_text()).get("description", ""))
 
 
-# A table header cell with nothing in it. (A header cell that is only a
-# formula has text: its MathML, see build_time_math.py.)
+# A table header cell with nothing in it, and one holding only an inline
+# formula (axe-core does not count MathML's text as the header's text).
 EMPTY_HEADER = re.compile(r"<th([^>]*)>(?:\s|<p>\s*</p>)*</th>")
+MATH_HEADER = re.compile(
+    r'(<th[^>]*><p><span class="math notranslate nohighlight">)<math '
+    r"(.*?</math>)(</span></p></th>)"
+)
+TAG = re.compile(r"<[^>]+>")
+
+
+def spoken_header(match: re.Match) -> str:
+    """A formula-only header cell: its MathML shown, its symbols as text.
+
+    The MathML is hidden from assistive technology, which reads the same
+    symbols (such as "γλ") from a visually hidden copy instead, so the
+    header has text and is read once.
+    """
+    # group 2 is the <math> element after its name: attributes, then body.
+    body = match.group(2).split(">", 1)[1]
+    text = html.unescape(TAG.sub("", body))
+    return (
+        f'{match.group(1)}<math aria-hidden="true" {match.group(2)}'
+        f'<span class="visually-hidden">{html.escape(text)}</span>'
+        f"{match.group(3)}"
+    )
 
 
 def accessible_body(body: str) -> str:
-    """The page's HTML with two markup problems fixed (axe-core rules).
+    """The page's HTML with three markup problems fixed (axe-core rules).
 
     - docutils writes each citation as ``role="doc-biblioentry"`` inside a
       ``role="list"``: ARIA 1.3 deprecates that role and a list must hold
       list items (aria-deprecated-role, aria-required-children).
     - An empty header cell (a table's top-left corner) is a data cell
       (empty-table-header).
+    - A header cell that is only a formula gets the formula's symbols as
+      text (empty-table-header), see ``spoken_header``.
     """
     body = body.replace('role="doc-biblioentry"', 'role="listitem"')
-    return EMPTY_HEADER.sub(r"<td\1></td>", body)
+    body = EMPTY_HEADER.sub(r"<td\1></td>", body)
+    return MATH_HEADER.sub(spoken_header, body)
 
 
 def lazy_images(body: str) -> str:
