@@ -69,3 +69,9 @@ lab: $(VENV)/.lab-installed
 
 clean:
 	rm -rf _build
+
+# Mutation testing of the package (slow, not part of `make test`):
+# scripts/mutation.sh runs mutmut 3; benchmarks/mutation.md has the score.
+.PHONY: mutation
+mutation: $(VENV)/.test-installed
+	bash scripts/mutation.sh
