@@ -53,22 +53,13 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# Browser-side files, pinned by package-lock.json: MathJax (served by the
-# site itself, no CDN), axe-core (accessibility tests), Lighthouse
-# (scripts/lighthouse.py).
+# Test tools only, pinned by package-lock.json: axe-core (accessibility
+# tests) and Lighthouse (scripts/lighthouse.py). The site itself needs no
+# npm: its math is MathML written at build time (_ext/build_time_math.py),
+# so `pip install -r requirements.txt` and `jupyter-book build .` suffice.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
-
-# The part of MathJax the site publishes: _config.yml's html_extra_path puts
-# _mathjax/mathjax/ at the site's root. The tests' copy of the project takes
-# this folder along, so it is made before the build and before the tests.
-MATHJAX_JS := _mathjax/mathjax/tex-mml-chtml.js
-$(MATHJAX_JS): node_modules/.installed
-	rm -rf _mathjax && mkdir -p _mathjax/mathjax
-	cd node_modules/mathjax/es5 && cp -r --parents tex-mml-chtml.js \
-	    input/tex/extensions output/chtml/fonts/woff-v2 a11y sre \
-	    $(CURDIR)/_mathjax/mathjax/
 
 # Debian's Chromium and its driver for the browser tests, when missing.
 # Only root installs them (CI runs as root); elsewhere the browser tests
@@ -82,14 +73,13 @@ browser:
 	else echo "No Chromium: browser tests will skip; install with" \
 	    "sudo apt-get install chromium chromium-driver"; fi
 
-site preview: $(MATHJAX_JS)
-test: $(MATHJAX_JS) browser
+test: node_modules/.installed browser
 
 lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=book
 
 clean:
-	rm -rf _build _mathjax
+	rm -rf _build
 
 # Mutation testing of the package (slow, not part of `make test`):
 # scripts/mutation.sh runs mutmut 3; benchmarks/mutation.md has the score.

@@ -4,12 +4,11 @@
   link previews: the page's own ``html_meta`` description if it has one,
   else its first paragraph, else the book's ``description`` from
   ``_config.yml``.
-- The build stops with a clear message if the site's own MathJax (copied
-  from node_modules by ``make``) is missing.
 - The root redirect page links the favicon too.
 - Accessible markup where the HTML writers get it wrong (citations, empty
   or formula-only table headers, myst-nb's code-cell toggles); see
   ``accessible_body`` and ``visit_hidden_cell``.
+- Figures load lazily, when the reader scrolls near them.
 - An inline script that is registered twice is written once: sphinx-thebe
   adds its ``const THEBE_JS_URL = ...`` line once per reading pass, and a
   second ``const`` declaration is a SyntaxError in every page's console.
@@ -24,7 +23,6 @@ from pathlib import Path
 import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.errors import ExtensionError
 
 # Search engines show about this many characters of a description.
 DESCRIPTION_LENGTH = 160
@@ -70,12 +68,30 @@ def book_description(app: Sphinx) -> str:
 
 
 # A table header cell with nothing in it, and one holding only an inline
-# formula (MathJax draws its glyphs with CSS, so the cell has no text).
+# formula (axe-core does not count MathML's text as the header's text).
 EMPTY_HEADER = re.compile(r"<th([^>]*)>(?:\s|<p>\s*</p>)*</th>")
 MATH_HEADER = re.compile(
-    r'(<th[^>]*><p>)(<span class="math notranslate nohighlight">'
-    r"\\\((.*?)\\\)</span>)(</p></th>)"
+    r'(<th[^>]*><p><span class="math notranslate nohighlight">)<math '
+    r"(.*?</math>)(</span></p></th>)"
 )
+TAG = re.compile(r"<[^>]+>")
+
+
+def spoken_header(match: re.Match) -> str:
+    """A formula-only header cell: its MathML shown, its symbols as text.
+
+    The MathML is hidden from assistive technology, which reads the same
+    symbols (such as "γλ") from a visually hidden copy instead, so the
+    header has text and is read once.
+    """
+    # group 2 is the <math> element after its name: attributes, then body.
+    body = match.group(2).split(">", 1)[1]
+    text = html.unescape(TAG.sub("", body))
+    return (
+        f'{match.group(1)}<math aria-hidden="true" {match.group(2)}'
+        f'<span class="visually-hidden">{html.escape(text)}</span>'
+        f"{match.group(3)}"
+    )
 
 
 def accessible_body(body: str) -> str:
@@ -86,14 +102,21 @@ def accessible_body(body: str) -> str:
       list items (aria-deprecated-role, aria-required-children).
     - An empty header cell (a table's top-left corner) is a data cell
       (empty-table-header).
-    - A header cell that is only a formula also carries the formula's TeX as
-      text for assistive technology (empty-table-header).
+    - A header cell that is only a formula gets the formula's symbols as
+      text (empty-table-header), see ``spoken_header``.
     """
     body = body.replace('role="doc-biblioentry"', 'role="listitem"')
     body = EMPTY_HEADER.sub(r"<td\1></td>", body)
-    return MATH_HEADER.sub(
-        r'\1\2<span class="visually-hidden">\3</span>\4', body
-    )
+    return MATH_HEADER.sub(spoken_header, body)
+
+
+def lazy_images(body: str) -> str:
+    """The page's figures load when the reader scrolls near them.
+
+    A phone then fetches only the text and what the first screen shows
+    (the largest chapter's figures weigh more than its text and code).
+    """
+    return body.replace("<img ", '<img loading="lazy" ')
 
 
 def visit_hidden_cell(self, node) -> None:
@@ -133,7 +156,7 @@ def polish_page(app, pagename, templatename, context, doctree) -> None:
             tag = f'<meta name="description" content="{html.escape(text)}" />'
             context["metatags"] = f"{metatags}\n{tag}"
     if "body" in context:
-        context["body"] = accessible_body(context["body"])
+        context["body"] = lazy_images(accessible_body(context["body"]))
     unique, seen = [], set()
     for script in context.get("script_files", []):
         # The same inline script comes back with filename None or ''.
@@ -161,23 +184,6 @@ def icon_on_redirect(app: Sphinx, exception: Exception | None) -> None:
         page.write_text(f'<link rel="icon" href="_static/{name}" />\n{text}')
 
 
-def require_local_mathjax(app: Sphinx, config) -> None:
-    """Stop early, and say why, if the site's own MathJax is missing.
-
-    ``mathjax_path`` points at a file that ``html_extra_path`` publishes;
-    ``make`` copies it there from ``node_modules`` (see the Makefile).
-    """
-    if "://" in config.mathjax_path:
-        return
-    wanted = config.mathjax_path.removeprefix("../")
-    folders = [Path(app.confdir) / extra for extra in config.html_extra_path]
-    if not any((folder / wanted).is_file() for folder in folders):
-        raise ExtensionError(
-            f"MathJax is missing: no {wanted} in {config.html_extra_path}. "
-            "Run `make site` (npm ci, then a copy into _mathjax/)."
-        )
-
-
 def setup(app: Sphinx) -> dict:
     """Register the hooks; they are safe for parallel builds."""
     from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
@@ -186,8 +192,6 @@ def setup(app: Sphinx) -> dict:
         HideCodeCellNode, override=True,
         html=(visit_hidden_cell, depart_HideCellInput),
     )
-    # Before Sphinx's own check of html_extra_path (priority 800).
-    app.connect("config-inited", require_local_mathjax, priority=700)
     app.connect("html-page-context", polish_page, priority=900)
     # After sphinx-external-toc has written the redirect (priority 500).
     app.connect("build-finished", icon_on_redirect, priority=900)

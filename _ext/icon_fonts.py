@@ -1,0 +1,126 @@
+"""The theme's FontAwesome icons, cut down to the few glyphs the site shows.
+
+pydata-sphinx-theme draws its icons (menu, search, dark mode, launch,
+download, repository, admonition marks) two ways at once: a 1.5 MB script
+(``fontawesome.js``, 543 KB gzipped) that swaps each ``<i class="fa-…">``
+for an SVG, and FontAwesome's web fonts (solid, regular, brands: about
+275 KB) that its stylesheet uses for the same classes and for the
+admonitions' marks. The stylesheet alone draws every icon, so
+``_templates/layout.html`` leaves the script out, and this extension, once
+the site is written, replaces the three published fonts by subsets holding
+only the glyphs the site uses (a few KB): every ``fa-NAME`` class found in
+the pages, and every icon the theme's stylesheets put in a ``content``
+(``--pst-icon-*`` variables and rules that are not FontAwesome's own
+``.fa-NAME:before`` table). The fonts' URLs do not change.
+
+The subsets are made from the theme's own files (pydata-sphinx-theme,
+pinned in requirements.txt) with fontTools (a dependency of matplotlib) and
+Brotli for the WOFF2 format. FontAwesome Free's fonts are under the SIL
+OFL 1.1, which allows subsetting.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+WEBFONTS = Path("_static") / "vendor" / "fontawesome" / "webfonts"
+FONTS = ("fa-solid-900", "fa-regular-400", "fa-brands-400")
+# A CSS rule: its selector and its declarations.
+RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+# One glyph in a CSS string: an escape such as \f0c9 or the character.
+GLYPH = r'"(\\[0-9a-fA-F]{4,5}|[\ue000-\uf8ff])"'
+CONTENT = re.compile(r"content:\s*" + GLYPH)
+VARIABLE = re.compile(r"--pst-icon-[\w-]+:\s*" + GLYPH)
+FA_SELECTOR = re.compile(r"^\.fa-([\w-]+):+before$")
+FA_CLASS = re.compile(r'class="[^"]*"')
+FA_NAME = re.compile(r"\bfa-([a-z0-9-]+)")
+
+
+def character(glyph: str) -> int:
+    """The code point of a CSS string's one glyph."""
+    if glyph.startswith("\\"):
+        return int(glyph[1:], 16)
+    return ord(glyph)
+
+
+def icons_in_css(css: str) -> tuple[dict[str, int], set[int]]:
+    """FontAwesome's name table, and the glyphs the theme uses itself.
+
+    Returns:
+        ({"bars": 0xF0C9, ...} from ``.fa-NAME:before`` rules,
+         code points every other ``content`` or ``--pst-icon-*`` uses).
+    """
+    names: dict[str, int] = {}
+    used: set[int] = set()
+    for selector, body in RULE.findall(css):
+        found = CONTENT.search(body)
+        if found:
+            selectors = [s.strip() for s in selector.split(",")]
+            matches = [FA_SELECTOR.match(s) for s in selectors]
+            if all(matches):
+                for match in matches:
+                    names[match.group(1)] = character(found.group(1))
+            else:
+                used.add(character(found.group(1)))
+        used.update(character(g) for g in VARIABLE.findall(body))
+    return names, used
+
+
+def icons_in_pages(outdir: Path) -> set[str]:
+    """Every ``fa-NAME`` class that a page of the site uses."""
+    names: set[str] = set()
+    for page in outdir.rglob("*.html"):
+        for attribute in FA_CLASS.findall(page.read_text(errors="replace")):
+            names.update(FA_NAME.findall(attribute))
+    return names
+
+
+def subset_font(path: Path, unicodes: set[int]) -> None:
+    """Rewrite the font at ``path`` with only ``unicodes``, same format."""
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    options.ignore_missing_unicodes = True
+    font = TTFont(path)
+    flavor = font.flavor
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(unicodes))
+    subsetter.subset(font)
+    font.flavor = flavor
+    font.save(path)
+
+
+def subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
+    """Cut the published FontAwesome fonts down to the glyphs in use."""
+    if exception or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    static = outdir / "_static"
+    css = "\n".join(
+        path.read_text(errors="replace") for path in static.rglob("*.css")
+    )
+    names, used = icons_in_css(css)
+    wanted = set(used)
+    for name in sorted(icons_in_pages(outdir)):
+        if name in names:
+            wanted.add(names[name])
+    for stem in FONTS:
+        for suffix in (".woff2", ".ttf"):
+            path = outdir / WEBFONTS / (stem + suffix)
+            if path.is_file():
+                subset_font(path, wanted)
+    logger.info("icon fonts: %d glyphs kept", len(wanted))
+
+
+def setup(app: Sphinx) -> dict:
+    """Subset the icon fonts after the theme has copied them."""
+    app.connect("build-finished", subset_icon_fonts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
