@@ -41,7 +41,7 @@
   const W = 340, H = 300;
   const M = {left: 52, right: 12, top: 12, bottom: 40};
 
-  const root = document.getElementById("momentum-explorer");
+  const root = document.getElementById("mx-explorer");
   const source = document.getElementById("momentum-explorer-data");
   if (!root || !source) { return; }
   const data = JSON.parse(source.textContent);
@@ -249,11 +249,12 @@
   $("mx-momentum-track").style.setProperty(
     "--mx-p", String((1 - muMin) / (muMax - muMin)));
 
+  const initial = data.presets[data.initial];
   const state = {
-    rate: data.presets[0].rate,
-    momentum: data.presets[0].momentum,
+    rate: initial.rate,
+    momentum: initial.momentum,
     start: data.starts[0].point,
-    steps: data.presets[0].steps,
+    steps: initial.steps,
   };
 
   /** Set any of rate, momentum, start, steps; then recompute and draw. */
@@ -410,10 +411,10 @@
                     points: points.map((p) => p.join(",")).join(" ")},
        inside);
     if (points.length <= 201) {
-      const dots = el("g", {class: "mx-dots"}, inside);
-      for (const [x, y] of points.slice(1)) {
-        el("circle", {cx: x, cy: y, r: 1.8}, dots);
-      }
+      // A dot after every step (zero-length strokes with round caps, one
+      // element for all): their spacing shows the speed.
+      el("path", {class: "mx-dots", d: points.slice(1).map(
+        ([x, y]) => `M${x} ${y}h0`).join("")}, inside);
     }
     el("circle", {class: "mx-start", cx: points[0][0], cy: points[0][1],
                   r: 5}, inside);
