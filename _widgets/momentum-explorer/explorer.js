@@ -436,7 +436,10 @@
   function drawLoss(result) {
     const svg = $("mx-loss");
     const losses = result.path.map(excessLoss);
-    const logs = losses.map((v) => Math.log10(Math.max(v, 1e-300)));
+    // Squares of huge coordinates overflow before the coordinates do:
+    // draw an infinite loss at the largest number there is.
+    const logs = losses.map(
+      (v) => Math.log10(Math.min(Math.max(v, 1e-300), Number.MAX_VALUE)));
     let lo = Math.floor(Math.min(...logs)), hi = Math.ceil(Math.max(...logs));
     if (hi - lo < 2) { lo -= 1; hi += 1; }
     const steps = Math.max(result.steps, 1);
@@ -530,9 +533,10 @@
       + `(${fmt(start[0])}, ${fmt(start[1])}); the last point drawn is `
       + `(${fmt(last[0])}, ${fmt(last[1])}), and the minimum is at `
       + `(${fmt(star[0])}, ${fmt(star[1])}).`;
+    const lastLoss = losses[losses.length - 1];
     $("mx-loss-text").textContent = `L − L* is ${fmt(losses[0])} at the `
-      + `start and ${fmt(losses[losses.length - 1])} after step `
-      + `${path.length - 1}.`;
+      + "start and " + (Number.isFinite(lastLoss) ? fmt(lastLoss)
+        : "too large for a number") + ` after step ${path.length - 1}.`;
     window.momentumExplorer.result = result;
   }
 
