@@ -39,7 +39,7 @@
   const DOUBLE_ROOT = 1e-9;
   // Plot size in SVG units (the SVG scales to the width of the page).
   const W = 340, H = 300;
-  const M = {left: 52, right: 12, top: 12, bottom: 40};
+  const M = {left: 62, right: 18, top: 12, bottom: 40};
 
   const root = document.getElementById("mx-explorer");
   const source = document.getElementById("momentum-explorer-data");
@@ -81,6 +81,16 @@
   function excessLoss(point) {
     const ea = point[0] - star[0], eb = point[1] - star[1];
     return ea * ea * s.mean_xx + 2 * ea * eb * s.mean_x + eb * eb;
+  }
+
+  /** log10 of the same, also where the square overflows but e does not. */
+  function logExcessLoss(point) {
+    const ea = point[0] - star[0], eb = point[1] - star[1];
+    const m = Math.max(Math.abs(ea), Math.abs(eb));
+    if (m === 0) { return -300; }
+    const a = ea / m, b = eb / m;
+    const q = a * a * s.mean_xx + 2 * a * b * s.mean_x + b * b;
+    return 2 * Math.log10(m) + Math.log10(Math.max(q, 1e-300));
   }
 
   /** Regime and rate of one eigen-direction, as quadratic.regime names it. */
@@ -436,18 +446,18 @@
   function drawLoss(result) {
     const svg = $("mx-loss");
     const losses = result.path.map(excessLoss);
-    // Squares of huge coordinates overflow before the coordinates do:
-    // draw an infinite loss at the largest number there is.
-    const logs = losses.map(
-      (v) => Math.log10(Math.min(Math.max(v, 1e-300), Number.MAX_VALUE)));
+    const logs = result.path.map(logExcessLoss);
     let lo = Math.floor(Math.min(...logs)), hi = Math.ceil(Math.max(...logs));
     if (hi - lo < 2) { lo -= 1; hi += 1; }
     const steps = Math.max(result.steps, 1);
     const xOf = (t) => M.left + (t / steps) * plotW;
     const yOf = (v) => M.top + (hi - v) / (hi - lo) * plotH;
-    const every = Math.ceil((hi - lo) / 5);
+    const every = [1, 2, 5, 10, 20, 50, 100, 200]
+      .find((k) => k >= (hi - lo) / 5);
     const yTicks = [];
-    for (let v = lo; v <= hi; v += every) { yTicks.push(v); }
+    for (let v = Math.ceil(lo / every) * every; v <= hi; v += every) {
+      yTicks.push(v);
+    }
     const inside = frame(
       svg, "mx-clip-loss", ticks(0, steps, 4), yTicks, "step",
       "L − L*", xOf, yOf,
