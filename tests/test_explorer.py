@@ -74,10 +74,10 @@ def page(built_book):
         fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
     if not browser.AXE_JS.is_file():
         fail_or_skip("no axe-core in node_modules: run `make test` (npm ci)")
-    with browser.serve(built_book / "_build" / "html") as base:
-        with browser.chromium() as driver:
-            browser.open_page(driver, base + PAGE)
-            yield driver, base + PAGE
+    with (browser.serve(built_book / "_build" / "html") as base,
+          browser.chromium() as driver):
+        browser.open_page(driver, base + PAGE)
+        yield driver, base + PAGE
 
 
 def explorer_run(driver, **state) -> dict:
