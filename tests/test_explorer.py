@@ -177,10 +177,11 @@ def test_the_path_is_the_package_rule(page, data64, curvatures, rate,
     reached = int(np.argmin(finite)) if overflowed else len(expected)
     path = np.array(run["path"], dtype=float)
     if overflowed:
-        # Both overflow at the same update (give or take one: the last
-        # finite numbers are near 1e308, where a rounding decides).
+        # Both overflow within a few updates of each other: autograd sums
+        # a thousand terms of the size of the loss, so it overflows a
+        # little earlier than the five averages do.
         assert run["overflow"] is not None
-        assert abs(run["overflow"] - reached) <= 1
+        assert 0 <= run["overflow"] - reached <= 5
         assert path.shape == (run["overflow"], 2)
     else:
         assert run["overflow"] is None
@@ -315,7 +316,10 @@ def test_without_javascript_the_figures_stand_in(page):
         fallback = driver.find_element(
             "css selector", ".momentum-explorer-fallback")
         assert fallback.is_displayed()
-        assert "Figure" in fallback.text
+        links = {a.get_attribute("href").rsplit("#", 1)[-1] for a in
+                 fallback.find_elements("css selector", "a")}
+        assert links == {"fig-momentum-zigzag", "fig-momentum-circling",
+                         "fig-momentum-paths"}
     finally:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled",
                                {"value": False})
