@@ -155,7 +155,9 @@ CASES = [
     pytest.param((0.99, -0.5), -0.5, 1, 400, id="negative-momentum"),
     pytest.param((1.05, 0.5), 0.5, 2, 500, id="just-diverging"),
     pytest.param(0.05, 1.3, 0, 400, id="mu-above-1"),
-    pytest.param((2.0, 0.0), 0.0, 1, 1000, id="overflowing"),
+    # From zeros: a start on the floor (start 1) would leave the diverging
+    # direction to rounding noise, which the two sides round differently.
+    pytest.param((2.0, 0.0), 0.0, 0, 1000, id="overflowing"),
 ]
 
 
@@ -187,8 +189,9 @@ def test_the_path_is_the_package_rule(page, data64, curvatures, rate,
         assert run["overflow"] is None
         assert path.shape == expected.shape == (steps + 1, 2)
     rows = min(len(path), reached)
-    gap = np.linalg.norm(path[:rows] - expected[:rows], axis=1)
-    scale = np.linalg.norm(expected[:rows], axis=1)
+    # Largest entry of each row (a Euclidean norm would overflow first).
+    gap = np.abs(path[:rows] - expected[:rows]).max(axis=1)
+    scale = np.abs(expected[:rows]).max(axis=1)
     assert rows > 100
     assert np.all(gap <= RELATIVE * scale), (
         f"largest relative gap {np.max(gap / scale):.2e} at step "
@@ -202,8 +205,8 @@ def test_the_path_is_the_package_rule(page, data64, curvatures, rate,
         # The theory's growth shows in the path: the distance to the
         # minimum after the last finite step is far beyond the start's.
         star = np.array(page_data(driver)["star"])
-        assert np.linalg.norm(path[-1] - star) > 10 * np.linalg.norm(
-            path[0] - star)
+        assert np.abs(path[-1] - star).max() > 10 * np.abs(
+            path[0] - star).max()
 
 
 @pytest.mark.parametrize("momentum", [-0.5, 0.0, 0.5, 0.9])
