@@ -2,13 +2,16 @@
 #   make site   build the book into _build/html
 #   make test   lint every Python file, then run every test (the data, the
 #               chapters' numbers, the build, the browser)
+# And for authors:
+#   make preview  serve the site on http://127.0.0.1:8000, rebuild it after
+#               every save; the open page reloads itself
 # And for readers who run the chapters:
 #   make lab    open the chapters as notebooks in Jupyter, as Binder does
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site test lab clean
+.PHONY: site preview test lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +36,16 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.lab-installed
 
 # Chapters execute in parallel, re-execute when src/ or data/ change, and
 # the site loses the files no reader loads: see scripts/build_book.py.
+# When no input of the site changed, it says so and stops at once.
+SITE_FLAGS := -W -n --keep-going
 site: $(VENV)/.site-installed
-	$(BIN)/python scripts/build_book.py . -W -n --keep-going
+	$(BIN)/python scripts/build_book.py . $(SITE_FLAGS)
+
+# sphinx-autobuild's watcher and live-reloading server around the same
+# build (scripts/preview.py); PORT=8001 make preview picks another port.
+PORT ?= 8000
+preview: $(VENV)/.site-installed
+	$(BIN)/python scripts/preview.py --port $(PORT) $(SITE_FLAGS)
 
 # Ruff on every Python file of the repository (src, tests, tools, scripts,
 # benchmarks, _ext); its settings are in pyproject.toml.
@@ -71,7 +82,7 @@ browser:
 	else echo "No Chromium: browser tests will skip; install with" \
 	    "sudo apt-get install chromium chromium-driver"; fi
 
-site: $(MATHJAX_JS)
+site preview: $(MATHJAX_JS)
 test: $(MATHJAX_JS) browser
 
 lab: $(VENV)/.lab-installed
@@ -79,3 +90,9 @@ lab: $(VENV)/.lab-installed
 
 clean:
 	rm -rf _build _mathjax
+
+# Mutation testing of the package (slow, not part of `make test`):
+# scripts/mutation.sh runs mutmut 3; benchmarks/mutation.md has the score.
+.PHONY: mutation
+mutation: $(VENV)/.test-installed
+	bash scripts/mutation.sh

@@ -1,17 +1,22 @@
 """Benchmark the README's build against a plain ``jupyter-book build .``.
 
 Both commands build their own copy of the project (in ``--work``, never in
-the working tree's ``_build``), one after the other, in five steps: a cold
-build (empty cache), a rebuild with no change, after a prose-only edit,
-after one code cell is edited, after a change in ``src/``. Each step is
-timed on the wall clock; the whole sequence runs ``--runs`` times on fresh
-copies (which command goes first alternates) and the table shows medians
-and ratios, plus how many chapters each build executed (new jupyter-cache
-records). Then a headless Chromium opens every page of the toc on both
-sites and reports its weight: the HTML and every file the page loaded
-(the browser's resource timing list), raw and gzip-compressed (level 9).
+the working tree's ``_build``), one after the other, in the author's loop:
+a cold build (empty cache), a rebuild with no change, after a prose-only
+edit, after one code cell is edited, after an edit of one module of
+``src/autodiff_book`` that few chapters import (``engine.py``), after a
+change in the package's ``__init__.py`` (every chapter that imports the
+package). Each step is timed on the wall clock; the whole sequence runs
+``--runs`` times on fresh copies (which command goes first alternates) and
+the table shows medians and ratios, plus how many chapters each build
+executed (new jupyter-cache records). ``--steps`` picks some of the steps
+(the cold build always runs first). Then, unless ``--no-pages``, a headless
+Chromium opens every page of the toc on both sites and reports its weight:
+the HTML and every file the page loaded (the browser's resource timing
+list), raw and gzip-compressed (level 9).
 
-Usage: ``.venv/bin/python benchmarks/build_benchmark.py [--runs 3]``
+Usage: ``.venv/bin/python benchmarks/build_benchmark.py [--runs 3]
+[--steps "no change" "one module edited"] [--no-pages]``
 """
 
 from __future__ import annotations
@@ -71,10 +76,14 @@ def edit_code(project: Path, run: int) -> None:
     path.write_text(f"{text[:end]}\n# benchmark edit {run}{text[end:]}")
 
 
-def edit_src(project: Path, run: int) -> None:
-    """Add a comment line to the helper package."""
-    with (project / "src/autodiff_book/__init__.py").open("a") as module:
-        module.write(f"# benchmark edit {run}\n")
+def edit_module(name: str) -> Callable[[Path, int], None]:
+    """An edit that adds a comment line to a module of the package."""
+
+    def edit(project: Path, run: int) -> None:
+        with (project / "src/autodiff_book" / name).open("a") as module:
+            module.write(f"# benchmark edit {run}\n")
+
+    return edit
 
 
 STEPS: dict[str, Callable[[Path, int], None]] = {
@@ -83,7 +92,9 @@ STEPS: dict[str, Callable[[Path, int], None]] = {
     "no change": lambda project, run: None,
     "prose-only edit": edit_prose,
     "one code cell edited": edit_code,
-    "change in src/": edit_src,
+    # Imported by two chapters (computational graphs, SGD).
+    "one module edited": edit_module("engine.py"),
+    "change in __init__.py": edit_module("__init__.py"),
 }
 
 
@@ -111,9 +122,9 @@ def timed_build(project: Path, command: tuple) -> tuple[float, int]:
     return seconds, len(records(project) - before)
 
 
-def measure_builds(work: Path, runs: int) -> dict:
+def measure_builds(work: Path, runs: int, steps: list[str]) -> dict:
     """Seconds and executed chapters per (step, command), over all runs."""
-    results: dict = {(s, c): [] for s in STEPS for c in COMMANDS}
+    results: dict = {(s, c): [] for s in steps for c in COMMANDS}
     for run in range(runs):
         copies = {}
         for name in COMMANDS:
@@ -121,7 +132,8 @@ def measure_builds(work: Path, runs: int) -> dict:
             shutil.rmtree(copies[name], ignore_errors=True)
             copy_project(copies[name])
         order = list(COMMANDS) if run % 2 == 0 else list(COMMANDS)[::-1]
-        for step, edit in STEPS.items():
+        for step in steps:
+            edit = STEPS[step]
             for name in order:
                 edit(copies[name], run)
                 seconds, executed = timed_build(copies[name], COMMANDS[name])
@@ -172,19 +184,21 @@ def folder_size(folder: Path) -> tuple[int, int]:
 
 
 def report(results: dict, weights: dict, sites: dict[str, Path],
-           runs: int) -> None:
+           runs: int, steps: list[str]) -> None:
     """Print the tables."""
     print(f"\nBuild times: medians of {runs} runs, {os.cpu_count()} cores, "
           f"load average at the end {os.getloadavg()[0]:.1f}")
     print(f"{'step':<22} {'project s':>9} {'plain s':>8} {'ratio':>6}  "
           "executed project/plain")
-    for step in STEPS:
+    for step in steps:
         ours = statistics.median(s for s, _ in results[step, "project"])
         theirs = statistics.median(s for s, _ in results[step, "plain"])
         done = [statistics.median(e for _, e in results[step, c])
                 for c in COMMANDS]
-        print(f"{step:<22} {ours:9.1f} {theirs:8.1f} {ours / theirs:5.2f}x"
+        print(f"{step:<22} {ours:9.2f} {theirs:8.2f} {ours / theirs:5.2f}x"
               f"  {done[0]:g}/{done[1]:g}")
+    if not weights:
+        return
     print("\nPage weight: the page and every file it loads, in KB "
           "(raw / gzip -9)")
     print(f"{'page':<28} {'files':>9} {'project':>15} {'plain':>15} "
@@ -207,16 +221,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path,
                         default=Path("/tmp/build-benchmark"))
+    parser.add_argument("--steps", nargs="+", choices=list(STEPS)[1:],
+                        default=list(STEPS)[1:])
+    parser.add_argument("--no-pages", action="store_true",
+                        help="skip the page weights (no Chromium)")
     args = parser.parse_args(argv)
+    steps = ["cold build", *args.steps]
     if args.work.resolve().is_relative_to(ROOT):
         raise SystemExit("--work must be outside the project")
     args.work.mkdir(parents=True, exist_ok=True)
-    results = measure_builds(args.work, args.runs)
+    results = measure_builds(args.work, args.runs, steps)
     last = args.runs - 1
     sites = {name: args.work / f"{name}-{last}" / "_build" / "html"
              for name in COMMANDS}
-    pages = toc_pages(ROOT)
-    report(results, measure_pages(sites, pages), sites, args.runs)
+    weights = {} if args.no_pages else measure_pages(sites, toc_pages(ROOT))
+    report(results, weights, sites, args.runs, steps)
 
 
 if __name__ == "__main__":

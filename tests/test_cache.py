@@ -1,25 +1,30 @@
 """The README's build executes what changed, and only that.
 
 A small copy of the project whose table of contents holds two tiny probe
-chapters: ``probe_a`` prints and glues a value from a module of the copy's
-``autodiff_book``, ``probe_b`` lists the copy's ``data/`` folder. Its
-kernels import the copy's package (``PYTHONPATH``), so a change made in the
-copy is one the pages can show. Which chapters executed is read from the
-jupyter-cache: every execution, by ``scripts/build_book.py`` or by Sphinx
-itself, writes a new cache record.
+chapters: ``probe_a`` prints and glues values from ``autodiff_book.probe``
+(which imports ``autodiff_book.probe_base``), ``probe_b`` imports the
+package and lists the copy's ``data/`` folder. Its kernels import the
+copy's package (``PYTHONPATH``), so a change made in the copy is one the
+pages can show. Which chapters executed is read from the jupyter-cache:
+every execution, by ``scripts/build_book.py`` or by Sphinx itself, writes a
+new cache record.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets
 from jupyter_cache import get_cache
 
 from book_tools.project import (
@@ -36,7 +41,8 @@ PROBES = {
     "probe_a": NOTEBOOK_HEADER + "# Probe A\n\nFirst words of A.\n\n"
     "```{code-cell} ipython3\nfrom myst_nb import glue\n\n"
     "from autodiff_book import probe\n\n"
-    "print('value', probe.VALUE)\nglue('glued', probe.VALUE, display=False)"
+    "print('value', probe.VALUE, probe.BASE)\n"
+    "glue('glued', probe.VALUE, display=False)"
     "\n```\n\nGlued: {glue:text}`glued`.\n",
     "probe_b": NOTEBOOK_HEADER + "# Probe B\n\nFirst words of B.\n\n"
     "```{code-cell} ipython3\nfrom pathlib import Path\n\n"
@@ -73,12 +79,25 @@ def plain_build(project: Path, *flags: str) -> subprocess.CompletedProcess:
     )
 
 
+NOTHING_CHANGED = "[build_book] no input of the site changed"
+
+
 def rebuild(project: Path) -> set[str]:
     """Build with the README's command; return the chapters it executed."""
     before = cache_records(project)
     process = build(project, env=kernel_environment(project))
     assert process.returncode == 0, build_report(process, project)
     return {name for name, *_ in cache_records(project) - before}
+
+
+def sphinx_traces(project: Path) -> dict[str, int]:
+    """Modification times of what a Sphinx run writes, by file."""
+    build_folder = project / "_build"
+    paths = [build_folder / ".doctrees" / "environment.pickle",
+             build_folder / "html" / "index.html",
+             build_folder / "html" / "book" / "probe_a.html",
+             build_folder / "executions.jsonl"]
+    return {path.name: path.stat().st_mtime_ns for path in paths}
 
 
 def page(project: Path, name: str) -> str:
@@ -96,10 +115,14 @@ def cold_book(tmp_path_factory) -> tuple[Path, set[str]]:
     project = copy_project(tmp_path_factory.mktemp("cold") / "project")
     for name, text in PROBES.items():
         (project / "book" / f"{name}.md").write_text(text)
-    (project / "src" / "autodiff_book" / "probe.py").write_text(
-        'VALUE = "first"\n'
+    package = project / "src" / "autodiff_book"
+    (package / "probe.py").write_text(
+        'from autodiff_book.probe_base import BASE\n\nVALUE = "first"\n'
     )
+    (package / "probe_base.py").write_text('BASE = "base-one"\n')
     (project / "_toc.yml").write_text(TOC)
+    # The real index links to sections of chapters this toc leaves out.
+    (project / "book" / "index.md").write_text("# Probe book\n")
     return project, rebuild(project)
 
 
@@ -124,8 +147,32 @@ def test_a_cold_build_executes_each_chapter_once_in_parallel(cold_book):
     assert "value first" in page(project, "probe_a")
 
 
-def test_a_rebuild_without_changes_executes_nothing(book):
-    assert rebuild(book) == set()
+def test_a_rebuild_without_changes_stops_before_sphinx(book):
+    before = sphinx_traces(book)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert NOTHING_CHANGED in process.stdout
+    assert "jupyter-book build" not in process.stdout
+    assert sphinx_traces(book) == before
+
+
+@pytest.mark.parametrize(
+    ("changed", "edit"),
+    [
+        ("requirements.txt", "# one more comment\n"),
+        ("_ext/site_fixes.py", "# one more comment\n"),
+        ("book/references.bib", "\n"),
+    ],
+)
+def test_a_change_in_any_input_builds_the_site_again(book, changed, edit):
+    with (book / changed).open("a") as file:
+        file.write(edit)
+    before = cache_records(book)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert NOTHING_CHANGED not in process.stdout
+    assert "[build_book] jupyter-book build" in process.stdout
+    assert cache_records(book) == before
 
 
 def test_a_prose_edit_executes_nothing_and_shows(book):
@@ -144,24 +191,36 @@ def test_a_code_edit_executes_that_chapter_only(book):
 
 
 @pytest.mark.parametrize(
-    ("changed", "text", "probe", "shown"),
+    ("changed", "text", "executed", "shown"),
     [
-        ("src/autodiff_book/probe.py", 'VALUE = "second"\n', "probe_a",
-         "value second"),
+        # A module only probe_a imports.
+        ("src/autodiff_book/probe.py",
+         'from autodiff_book.probe_base import BASE\n\nVALUE = "second"\n',
+         "probe_a", "value second base-one"),
+        # A module only probe_a's module imports.
+        ("src/autodiff_book/probe_base.py", 'BASE = "base-two"\n',
+         "probe_a", "value first base-two"),
+        # The data folder, which probe_b lists.
         ("data/new-file.txt", "extra\n", "probe_b", "new-file.txt"),
     ],
 )
-def test_a_dependency_change_executes_every_chapter(
-    book, changed, text, probe, shown
+def test_a_dependency_change_executes_the_chapters_that_use_it(
+    book, changed, text, executed, shown
 ):
-    # A first build here, so that Sphinx's saved state is this copy's own.
-    assert rebuild(book) == set()
     (book / changed).write_text(text)
-    assert rebuild(book) == {"probe_a.md", "probe_b.md"}
+    assert rebuild(book) == {f"{executed}.md"}
     # Sphinx re-read the unchanged page, so the site is not stale either.
-    assert shown in page(book, probe)
-    # And the next build trusts the cache again.
-    assert rebuild(book) == set()
+    assert shown in page(book, executed)
+    # And the next build stops early again.
+    process = build(book, env=kernel_environment(book))
+    assert NOTHING_CHANGED in process.stdout
+
+
+def test_a_module_no_chapter_imports_executes_nothing(book):
+    (book / "src" / "autodiff_book" / "unused_probe.py").write_text("X = 1\n")
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert "0 to execute" in process.stdout
 
 
 def test_a_plain_jupyter_book_build_reads_the_same_cache(book):
@@ -224,3 +283,53 @@ def test_the_site_has_no_file_a_reader_never_loads(cold_book):
         folder = (html / name).parent
         for target in LOCAL_ASSET.findall((html / name).read_text()):
             assert (folder / target).resolve().exists(), (name, target)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_preview_serves_and_reloads_after_a_save(book):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(book / "scripts" / "preview.py"),
+         "--port", str(port), *STRICT_FLAGS],
+        cwd=book, env=kernel_environment(book), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        output = []
+        for line in server.stdout:  # the first build, then the server
+            output.append(line)
+            if line.startswith("[preview] serving"):
+                break
+        assert NOTHING_CHANGED in "".join(output), "".join(output)
+        url = f"127.0.0.1:{port}"
+
+        async def save_and_wait() -> str:
+            for _ in range(50):  # until the server accepts connections
+                try:
+                    socket_ = await websockets.connect(
+                        f"ws://{url}/websocket-reload")
+                    break
+                except OSError:
+                    await asyncio.sleep(0.2)
+            async with socket_:
+                # A save of a file the site is not built from: the build
+                # says nothing changed, and the page reloads all the same.
+                readme = book / "README.md"
+                readme.write_text(readme.read_text() + "\n")
+                return await asyncio.wait_for(socket_.recv(), 120)
+
+        assert asyncio.run(save_and_wait()) == "refresh"
+        address = f"http://{url}/book/probe_a.html"
+        with urllib.request.urlopen(address) as response:
+            html = response.read().decode()
+        assert "value first" in html
+        assert f'new WebSocket("ws://{url}/websocket-reload")' in html
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -273,5 +273,14 @@ def test_exercise_tanh(glued):
     assert glued["exercise_tanh_max_difference"] == max(differences.values())
 
 
+def test_engine_accumulates_on_the_leaf_like_torch(glued):
+    # The torch side of the chapter, recomputed: dy/dx = 3 once per pass.
+    assert (glued["twice_first"], glued["twice_second"]) == (3.0, 6.0)
+    assert (glued["engine_twice_first"], glued["engine_twice_second"]) == (
+        glued["twice_first"],
+        glued["twice_second"],
+    )
+
+
 def test_every_glued_value_is_checked(glued):
     assert glued.unread() == set()

@@ -198,3 +198,256 @@ def test_a_data_set_of_ones_own_loads_without_checksums(tmp_path):
 def test_every_data_error_is_a_data_set_error():
     for error in (MissingDataError, ChecksumError, DataFormatError):
         assert issubclass(error, data.DataSetError)
+
+
+def test_regenerating_refuses_to_overwrite_other_data(tmp_path):
+    (tmp_path / "X.pt").write_bytes(b"someone else's data")
+    with pytest.raises(FileExistsError, match=r"X\.pt .*differs.*--force"):
+        write_dataset(tmp_path)
+    assert (tmp_path / "X.pt").read_bytes() == b"someone else's data"
+    assert not (tmp_path / "y.pt").exists()  # nothing half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.pt"]
+
+
+def test_regenerating_over_identical_files_is_fine(tmp_path):
+    write_dataset(tmp_path)
+    digests = write_dataset(tmp_path)
+    assert digests == data.SHA256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.pt", "y.pt"]
+
+
+def test_force_overwrites_other_data(tmp_path):
+    (tmp_path / "y.pt").write_bytes(b"old")
+    write_dataset(tmp_path, force=True)
+    assert sha256_of(tmp_path / "y.pt") == data.SHA256["y.pt"]
+
+
+def test_the_command_line_refuses_without_force(tmp_path):
+    (tmp_path / "y.pt").write_bytes(b"old")
+    command = [sys.executable, "-m", "autodiff_book.data", str(tmp_path)]
+    refused = subprocess.run(command, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "--force" in refused.stderr
+    assert (tmp_path / "y.pt").read_bytes() == b"old"
+    subprocess.run([*command, "--force"], check=True, capture_output=True)
+    assert sha256_of(tmp_path / "y.pt") == data.SHA256["y.pt"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_regenerating_never_writes_through_a_symlink(tmp_path, force):
+    precious = tmp_path / "precious.txt"
+    precious.write_bytes(b"keep me")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "X.pt").symlink_to(precious)
+    if force:
+        write_dataset(folder, force=True)
+        assert not (folder / "X.pt").is_symlink()
+        assert sha256_of(folder / "X.pt") == data.SHA256["X.pt"]
+    else:
+        with pytest.raises(FileExistsError, match="symbolic link"):
+            write_dataset(folder)
+    assert precious.read_bytes() == b"keep me"
+
+
+def test_a_failure_halfway_leaves_no_mismatched_pair(tmp_path, monkeypatch):
+    write_dataset(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    calls = []
+    original = data._write_temporary
+
+    def failing_write(directory, name, payload):
+        calls.append(name)
+        if len(calls) == 2:  # the second file: the first is written
+            raise OSError("disk full")
+        return original(directory, name, payload)
+
+    monkeypatch.setattr(data, "_write_temporary", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_dataset(tmp_path, seed=data.SEED + 1, force=True)
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before  # no temporary file left, no file replaced
+
+
+@pytest.mark.parametrize(
+    ("checksums", "error", "message"),
+    [
+        ({}, ValueError, r"checksums has no digest for X\.pt"),
+        ({"X.pt": "ab", "y.pt": "cd"}, ValueError, "64 hexadecimal digits"),
+        ([], TypeError, "checksums must be a dict"),
+    ],
+)
+def test_bad_checksums_are_named(checksums, error, message):
+    with pytest.raises(error, match=message):
+        load_dataset(COMMITTED, checksums=checksums)
+
+
+def test_uppercase_digests_are_the_same_digests():
+    upper = {name: digest.upper() for name, digest in data.SHA256.items()}
+    x, y = load_dataset(COMMITTED, checksums=upper)
+    assert x.shape == y.shape == (data.N_SAMPLES, 1)
+
+
+def test_a_folder_where_a_file_should_be_is_named(data_copy):
+    (data_copy / "X.pt").unlink()
+    (data_copy / "X.pt").mkdir()
+    with pytest.raises(DataFormatError, match=r"X\.pt is not a regular file"):
+        load_dataset(data_copy)
+
+
+def test_a_fifo_where_a_file_should_be_is_named_without_blocking(data_copy):
+    (data_copy / "y.pt").unlink()
+    os.mkfifo(data_copy / "y.pt")
+    with pytest.raises(DataFormatError, match=r"y\.pt is not a regular file"):
+        load_dataset(data_copy)
+
+
+def test_regenerating_creates_missing_parent_folders(tmp_path):
+    folder = tmp_path / "a" / "b"
+    write_dataset(folder)
+    assert sha256_of(folder / "X.pt") == data.SHA256["X.pt"]
+
+
+def test_the_data_set_is_float32_as_drawn():
+    x, y = data.make_dataset()
+    assert x.dtype == y.dtype == torch.float32
+    assert x.shape == y.shape == data.SHAPE
+
+
+def test_main_prints_each_digest_and_refuses_without_force(tmp_path, capsys):
+    data.main([str(tmp_path)])
+    assert capsys.readouterr().out == "".join(
+        f"{data.SHA256[name]}  {name}\n" for name in data.FILE_NAMES
+    )
+    (tmp_path / "X.pt").write_bytes(b"other")
+    with pytest.raises(SystemExit) as caught:
+        data.main([str(tmp_path)])
+    assert caught.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'X.pt'} exists and its content differs from "
+        "the data set's: refusing to overwrite it; pass --force (force=True) "
+        "to replace it, or choose another folder\n"
+    )
+    data.main([str(tmp_path), "--force"])
+    assert sha256_of(tmp_path / "X.pt") == data.SHA256["X.pt"]
+
+
+def test_temporary_files_live_beside_their_target(tmp_path, monkeypatch):
+    # A rename is atomic only within one file system: the temporary files
+    # must be created in the target folder, named after their file.
+    replaced = []
+    real_replace = os.replace
+
+    def recording_replace(source, target):
+        replaced.append((Path(source), Path(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    folder = tmp_path / "out"
+    write_dataset(folder)
+    assert [target.name for _, target in replaced] == ["X.pt", "y.pt"]
+    for source, target in replaced:
+        assert source.parent == folder == target.parent
+        assert source.name.startswith(f".{target.name}.")
+
+
+def test_refusals_in_full(tmp_path):
+    (tmp_path / "X.pt").mkdir()
+    with pytest.raises(FileExistsError) as caught:
+        write_dataset(tmp_path, force=True)
+    assert str(caught.value) == (
+        f"{tmp_path / 'X.pt'} exists and is not a regular file; move it "
+        "away first"
+    )
+    link = tmp_path / "link"
+    link.mkdir()
+    (link / "X.pt").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(FileExistsError) as caught:
+        write_dataset(link)
+    assert str(caught.value) == (
+        f"{link / 'X.pt'} is a symbolic link: refusing to replace it (its "
+        "target is never written); pass --force (force=True) to replace "
+        "the link by a file"
+    )
+
+
+def test_the_data_folder_beside_the_source_is_found_first(monkeypatch):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    expected = Path(data.__file__).resolve().parents[2] / "data"
+    assert data.find_data_dir() == expected
+
+
+@pytest.mark.parametrize("where", ["beside the source", "above the cwd"])
+def test_the_data_folder_is_found_by_its_x_file(tmp_path, monkeypatch, where):
+    # Only X.pt exists: that file marks the folder.
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    source = tmp_path / "pkg" / "src" / "autodiff_book" / "data.py"
+    monkeypatch.setattr(data, "__file__", str(source))
+    folder = tmp_path / ("pkg" if where == "beside the source" else "work")
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "X.pt").write_bytes(b"")
+    (tmp_path / "work" / "book").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work" / "book")
+    assert data.find_data_dir() == folder / "data"
+
+
+def test_a_one_sample_data_set_loads(tmp_path):
+    x, y = torch.ones(1, 1), torch.zeros(1, 1)
+    loaded_x, loaded_y = load_dataset(write_pair(tmp_path, x, y),
+                                      checksums=None)
+    assert loaded_x.shape == loaded_y.shape == (1, 1)
+
+
+def test_load_error_messages_in_full(tmp_path, data_copy):
+    (data_copy / "X.pt").write_bytes(data.tensor_bytes(torch.zeros(3, 1)))
+    with pytest.raises(ChecksumError) as caught:
+        load_dataset(data_copy)
+    path = data_copy / "X.pt"
+    assert str(caught.value) == (
+        f"data file {path} has been altered or corrupted: its SHA-256 is "
+        f"{sha256_of(path)}, expected {data.SHA256['X.pt']}; regenerate it "
+        f"with `python -m autodiff_book.data {data_copy}` (add --force to "
+        "replace the altered file)"
+    )
+    torch.save([torch.zeros(3, 1)], tmp_path / "list.pt")
+    with pytest.raises(DataFormatError) as caught:
+        load_tensor(tmp_path / "list.pt", sha256=None)
+    assert str(caught.value) == (
+        f"data file {tmp_path / 'list.pt'} holds a list, expected a single "
+        "tensor"
+    )
+    with pytest.raises(DataFormatError) as caught:
+        data.check_tensor("y.pt", torch.zeros(3))
+    assert str(caught.value) == (
+        "y.pt has shape (3,), expected (N, 1): one row per sample and a "
+        "single column"
+    )
+
+
+@pytest.mark.parametrize(
+    ("checksums", "message"),
+    [
+        ([], "checksums must be a dict {file name: SHA-256 hex digest} or "
+             "None, got list"),
+        ({"X.pt": "0" * 64}, "checksums has no digest for y.pt: give one "
+         "for each of X.pt, y.pt, or pass checksums=None to skip the check"),
+        ({"X.pt": "X" * 64, "y.pt": "0" * 64},
+         f"checksums['X.pt'] must be a SHA-256 digest of 64 hexadecimal "
+         f"digits, got {'X' * 64!r}"),
+    ],
+)
+def test_checksum_errors_in_full(checksums, message):
+    with pytest.raises((TypeError, ValueError)) as caught:
+        load_dataset(COMMITTED, checksums=checksums)
+    assert str(caught.value) == message
+
+
+def test_the_data_set_is_float32_whatever_the_default_dtype():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        x, y = data.make_dataset()
+    finally:
+        torch.set_default_dtype(previous)
+    assert x.dtype == y.dtype == torch.float32
+    assert data.tensor_bytes(x) == (COMMITTED / "X.pt").read_bytes()

@@ -178,3 +178,87 @@ def test_operations_reject_non_numbers(operation, bad):
 def test_power_needs_a_constant_exponent(bad):
     with pytest.raises(TypeError, match="exponent must be a real number"):
         Value(2.0) ** bad
+
+
+def test_backward_twice_accumulates_on_leaves_only_like_torch():
+    # Intermediate gradients are recomputed by each pass; only leaves add
+    # up, as in torch (which frees the intermediates' gradients).
+    x = Value(2.0)
+    h = x * 3
+    y = h * 1
+    y.backward()
+    y.backward()
+    x_torch = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    y_torch = (x_torch * 3) * 1
+    y_torch.backward(retain_graph=True)
+    y_torch.backward()
+    assert x.grad == pytest.approx(x_torch.grad.item(), abs=TOLERANCE)
+    assert x.grad == pytest.approx(6.0)
+    # After a pass, an intermediate node holds d(output)/d(node) of that
+    # pass alone.
+    assert h.grad == pytest.approx(1.0)
+    assert y.grad == pytest.approx(1.0)
+
+
+def test_two_outputs_sharing_an_intermediate_like_torch():
+    x = Value(2.0)
+    h = x * 3
+    first, second = h * 1, h * 2
+    first.backward()
+    second.backward()
+    x_torch = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    h_torch = x_torch * 3
+    (h_torch * 1).backward(retain_graph=True)
+    (h_torch * 2).backward()
+    assert x.grad == pytest.approx(x_torch.grad.item(), abs=TOLERANCE)
+    assert x.grad == pytest.approx(9.0)
+    assert h.grad == pytest.approx(2.0)
+
+
+def test_backward_of_a_leaf_adds_one_like_torch():
+    x = Value(5.0)
+    x.backward()
+    x.backward()
+    x_torch = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
+    x_torch.backward()
+    x_torch.backward()
+    assert x.grad == pytest.approx(x_torch.grad.item())
+    assert x.grad == pytest.approx(2.0)
+
+
+def test_each_node_records_its_operation_and_inputs():
+    a, b = Value(2.0), Value(-3.0)
+    cases = [
+        (a + b, "+", (a, b)),
+        (a * b, "*", (a, b)),
+        (a**2.5, "**2.5", (a,)),
+        (a.exp(), "exp", (a,)),
+    ]
+    for node, op, inputs in cases:
+        assert node._op == op
+        assert node._prev == inputs
+    assert Value(1.0)._op == ""
+    assert Value(1.0)._prev == ()
+    assert repr(Value(0.5)) == "Value(data=0.5, grad=0)"
+
+
+def test_error_messages_in_full():
+    with pytest.raises(TypeError) as caught:
+        Value(2.0) ** "2"
+    assert str(caught.value) == (
+        "the exponent must be a real number (a constant), got str"
+    )
+    with pytest.raises(TypeError) as caught:
+        Value(2.0) + "2"
+    assert str(caught.value) == (
+        "a Value can only be combined with a Value or a real number, got str"
+    )
+    with pytest.raises(TypeError) as caught:
+        Value(None)
+    assert str(caught.value) == "Value holds a real number, got NoneType"
+
+
+def test_value_type_error_names_the_type_given():
+    with pytest.raises(TypeError) as caught:
+        Value("1.0")
+    assert str(caught.value) == "Value holds a real number, got str"

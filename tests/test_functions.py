@@ -164,3 +164,96 @@ def test_vector_function_rejects_non_scalars(x, y):
 def test_trace_of_square_rejects_non_square(shape):
     with pytest.raises(ValueError, match="needs a square matrix"):
         trace_of_square(torch.ones(shape))
+
+
+EXTREMES = [-1000.0, -100.0, -88.8, -20.0, 20.0, 88.8, 100.0, 1000.0]
+
+
+def sigmoid_derivatives_by_hand(x: float) -> tuple[float, float, float]:
+    """sigma, sigma' and sigma'' in floats, from e = exp(-|x|) <= 1."""
+    e = math.exp(-abs(x))
+    value = 1 / (1 + e) if x >= 0 else e / (1 + e)
+    first = e / (1 + e) ** 2
+    # sigma'' = sigma' (1 - 2 sigma): (e - 1) / (1 + e) for x >= 0.
+    second = first * ((e - 1) if x >= 0 else (1 - e)) / (1 + e)
+    return value, first, second
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sigmoid_value_and_gradients_stay_finite_at_extreme_inputs(dtype):
+    # 1 / (1 + exp(-x)) overflows exp(-x) below x = -88.7 in float32 (and
+    # -709.8 in float64); its gradient is then inf / inf = nan. (torch's own
+    # sigmoid is no reference here: its gradient s (1 - s) rounds to 0 for
+    # x >= 17 in float32.)
+    x = torch.tensor(EXTREMES, dtype=dtype)
+    value = sigmoid(x)
+    first = torch.func.vmap(torch.func.grad(sigmoid))(x)
+    second = torch.func.vmap(torch.func.grad(torch.func.grad(sigmoid)))(x)
+    expected = torch.tensor(
+        [sigmoid_derivatives_by_hand(point) for point in EXTREMES],
+        dtype=torch.float64,
+    ).T.to(dtype)
+    # Below finfo.tiny the results are subnormal and carry few digits.
+    close = {"rtol": 4 * torch.finfo(dtype).eps,
+             "atol": 8 * torch.finfo(dtype).smallest_normal
+             * torch.finfo(dtype).eps}
+    for result, wanted in zip((value, first, second), expected, strict=True):
+        assert result.shape == x.shape
+        torch.testing.assert_close(result, wanted, **close)
+
+
+def test_sigmoid_gradient_at_minus_100_is_the_tiny_true_value():
+    x = torch.tensor(-100.0, requires_grad=True)
+    sigmoid(x).backward()
+    # sigma'(-100) = e^-100 / (1 + e^-100)^2, about 3.7e-44: a float32
+    # subnormal, not nan.
+    assert x.grad.item() == pytest.approx(math.exp(-100.0), rel=0.05)
+
+
+def test_sigmoid_keeps_nan_and_infinities():
+    x = torch.tensor([math.nan, math.inf, -math.inf, 0.0])
+    result = sigmoid(x)
+    assert math.isnan(result[0].item())
+    torch.testing.assert_close(result[1:], torch.tensor([1.0, 0.0, 0.5]))
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        (torch.zeros(2, 2, device="meta"), "A is a meta tensor"),
+        (torch.eye(2).to_sparse(), r"A is a sparse tensor .*to_dense\(\)"),
+    ],
+)
+def test_meta_and_sparse_matrices_are_refused_by_name(tensor, message):
+    with pytest.raises(TypeError, match=message):
+        trace_of_square(tensor)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: vector_function(1.0, torch.tensor(1.0)),
+         "x must be a torch.Tensor, got float"),
+        (lambda: vector_function(torch.tensor(1.0), [1.0]),
+         "y must be a torch.Tensor, got list"),
+        (lambda: trace_of_square("A"), "A must be a torch.Tensor, got str"),
+        (lambda: sigmoid(1), "x must be a torch.Tensor, got int"),
+    ],
+)
+def test_type_errors_name_the_argument_in_full(call, message):
+    with pytest.raises(TypeError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_shape_errors_in_full():
+    with pytest.raises(ValueError) as caught:
+        vector_function(torch.ones(2), torch.tensor(1.0))
+    assert str(caught.value) == (
+        "vector_function takes two scalar tensors, got shapes (2,) and ()"
+    )
+    with pytest.raises(ValueError) as caught:
+        trace_of_square(torch.ones(2, 3))
+    assert str(caught.value) == (
+        "trace_of_square needs a square matrix, got shape (2, 3)"
+    )

@@ -2,6 +2,7 @@
 
 import sys
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -9,13 +10,17 @@ from matplotlib.text import Annotation
 
 from autodiff_book.functions import bump, trace_of_square
 from autodiff_book.graph import (
+    MAX_DESCRIBED_OPERATIONS,
+    MAX_DRAWN_NODES,
     Graph,
+    GraphNode,
     describe_graph,
     draw_graph,
     layout_graph,
     operation_name,
     walk_graph,
 )
+from autodiff_book.plotting import PALETTE
 
 
 def grad_fns(graph_output: torch.Tensor) -> set:
@@ -237,3 +242,224 @@ def test_graph_is_immutable():
     assert isinstance(graph, Graph)
     with pytest.raises(AttributeError):
         graph.nodes = ()
+
+
+def test_describe_graph_names_every_input_of_every_operation():
+    output, names = two_inputs()
+    assert describe_graph(walk_graph(output, names)) == (
+        "mul <- x = 1.5, w = -0.5\nsin <- x = 1.5\nadd <- mul, sin"
+    )
+    output, names = used_twice()
+    assert describe_graph(walk_graph(output, names)) == (
+        "add <- a = -4, a = -4\nadd <- add, add"
+    )
+
+
+def chain(length: int) -> torch.Tensor:
+    x = torch.tensor(1.0, requires_grad=True)
+    out = x
+    for _ in range(length):
+        out = out * 1.0
+    return out
+
+
+def test_describe_graph_summarises_a_graph_too_long_to_read():
+    graph = walk_graph(chain(10_000))
+    lines = describe_graph(graph).splitlines()
+    assert len(lines) == MAX_DESCRIBED_OPERATIONS + 1
+    assert lines[0] == "mul <- 1"
+    assert lines[-1] == (
+        f"... and {10_000 - MAX_DESCRIBED_OPERATIONS} more operations "
+        "(10001 nodes in all)"
+    )
+    short = describe_graph(walk_graph(chain(MAX_DESCRIBED_OPERATIONS)))
+    assert len(short.splitlines()) == MAX_DESCRIBED_OPERATIONS
+    assert "more operations" not in short
+
+
+def test_describe_graph_time_grows_linearly():
+    # 40 000 operations: a scan of every edge per operation (quadratic)
+    # would take minutes; a linear pass takes well under a second.
+    import time
+
+    graph = walk_graph(chain(40_000))
+    start = time.perf_counter()
+    describe_graph(graph, max_operations=None)
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize("size", [MAX_DRAWN_NODES, 10_000])
+def test_draw_graph_refuses_a_graph_too_large_to_look_at(size):
+    graph = walk_graph(chain(size))  # size + 1 nodes
+    with pytest.raises(ValueError, match=rf"{size + 1} nodes.*describe_graph"):
+        draw_graph(graph)
+
+
+def test_draw_graph_draws_the_largest_allowed_graph_at_a_bounded_size():
+    figure, _ = draw_graph(walk_graph(chain(MAX_DRAWN_NODES - 1)))
+    try:
+        width, height = figure.get_size_inches()
+        assert height == pytest.approx(0.9 + 0.85 * MAX_DRAWN_NODES)
+        assert width <= 6.4
+    finally:
+        plt.close(figure)
+
+
+def crossings(graph: Graph, position) -> int:
+    """Pairs of edges between the same two layers that cross."""
+    count = 0
+    for i, (a, b) in enumerate(graph.edges):
+        for c, d in graph.edges[i + 1:]:
+            same_layers = (
+                graph.nodes[a].layer == graph.nodes[c].layer
+                and graph.nodes[b].layer == graph.nodes[d].layer
+            )
+            dx_source = position[a][0] - position[c][0]
+            dx_target = position[b][0] - position[d][0]
+            if same_layers and dx_source * dx_target < 0:
+                count += 1
+    return count
+
+
+def test_layout_orders_a_layer_by_its_users_to_avoid_crossings():
+    # Leaf A feeds Q, leaf B feeds P, and the output uses P then Q: in
+    # index order the two lower edges would cross.
+    nodes = (
+        GraphNode(0, "AccumulateGrad", "A", 0),
+        GraphNode(1, "AccumulateGrad", "B", 0),
+        GraphNode(2, "ExpBackward0", "P", 1),
+        GraphNode(3, "SinBackward0", "Q", 1),
+        GraphNode(4, "AddBackward0", "out", 2),
+    )
+    graph = Graph(nodes, ((1, 2), (0, 3), (2, 4), (3, 4)))
+    position = layout_graph(graph)
+    assert position == {
+        4: (0.5, 2), 2: (1 / 3, 1), 3: (2 / 3, 1), 1: (1 / 3, 0),
+        0: (2 / 3, 0),
+    }
+    assert crossings(graph, position) == 0
+
+
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES.keys())
+def test_the_chapter_graphs_are_drawn_without_crossings(make):
+    output, names = make()
+    graph = walk_graph(output, names)
+    assert crossings(graph, layout_graph(graph)) == 0
+
+
+def test_arrows_join_the_nodes_of_their_edge():
+    output, names = two_inputs()
+    graph = walk_graph(output, names)
+    position = layout_graph(graph)
+    figure, axes = draw_graph(graph)
+    try:
+        arrows = [t for t in axes.texts if isinstance(t, Annotation)]
+        ends = [(arrow.xyann, arrow.xy) for arrow in arrows]
+        assert ends == [
+            (position[source], position[target])
+            for source, target in graph.edges
+        ]
+    finally:
+        plt.close(figure)
+
+
+def test_draw_graph_looks_as_designed():
+    # An input used twice: its two arrows bend apart by -0.15 and +0.15.
+    output, names = used_twice()
+    graph = walk_graph(output, names)
+    figure, axes = draw_graph(graph)
+    try:
+        # One node per layer: 1.4 + 1.3 inches wide, 0.9 + 0.85 per layer.
+        assert figure.get_size_inches() == pytest.approx((2.7, 3.45))
+        assert axes.get_xlim() == (0.0, 1.0)
+        assert axes.get_ylim() == pytest.approx((-0.6, 2.6))
+        arrows = [t for t in axes.texts if isinstance(t, Annotation)]
+        bends = [
+            arrow.arrow_patch.get_connectionstyle().rad for arrow in arrows
+        ]
+        assert bends == pytest.approx([-0.15, 0.15, -0.15, 0.15])
+        for arrow in arrows:
+            patch = arrow.arrow_patch
+            assert arrow.get_text() == ""
+            assert isinstance(
+                patch.get_arrowstyle(), mpl.patches.ArrowStyle.CurveFilledB
+            )
+            assert mpl.colors.to_hex(patch.get_edgecolor()) == "#333333"
+            assert patch.get_linewidth() == pytest.approx(1.4)
+            assert patch.shrinkA == patch.shrinkB == 15
+        boxes = [t for t in axes.texts if not isinstance(t, Annotation)]
+        for box, node in zip(boxes, graph.nodes, strict=True):
+            patch = box.get_bbox_patch()
+            style = type(patch.get_boxstyle()).__name__
+            assert style == ("Round" if node.is_leaf else "Square")
+            face = "#d9ecf7" if node.is_leaf else "#ffffff"
+            edge = PALETTE[0].lower() if node.is_leaf else "#222222"
+            assert mpl.colors.to_hex(patch.get_facecolor()) == face
+            assert mpl.colors.to_hex(patch.get_edgecolor()) == edge
+            assert box.get_fontsize() == 13
+            weight = "bold" if node is graph.output else "normal"
+            assert box.get_fontweight() == weight
+    finally:
+        plt.close(figure)
+
+
+def test_draw_graph_width_grows_with_the_widest_layer_up_to_a_limit():
+    x = torch.tensor(1.0, requires_grad=True)
+    w = torch.tensor(2.0, requires_grad=True)
+    two_wide = draw_graph(x * w + torch.sin(x))[0]
+    leaves = [torch.tensor(float(i), requires_grad=True) for i in range(5)]
+    five_wide = draw_graph(torch.stack(leaves).sum())[0]
+    narrow = draw_graph(x * w, width=0.5)[0]
+    try:
+        assert two_wide.get_size_inches()[0] == pytest.approx(1.4 + 2 * 1.3)
+        assert five_wide.get_size_inches()[0] == pytest.approx(6.4)
+        assert narrow.get_size_inches()[0] == pytest.approx(0.5)
+    finally:
+        for figure in (two_wide, five_wide, narrow):
+            plt.close(figure)
+
+
+def test_layout_uses_the_mean_position_of_a_nodes_users():
+    # P is used by U2 and U3 (mean x 0.625), Q by U3 alone (0.75): P goes
+    # left of Q although Q comes first in index order.
+    nodes = (
+        GraphNode(0, "AccumulateGrad", "L0", 0),
+        GraphNode(1, "AccumulateGrad", "L1", 0),
+        GraphNode(2, "ExpBackward0", "Q", 1),
+        GraphNode(3, "SinBackward0", "P", 1),
+        GraphNode(4, "NegBackward0", "U1", 2),
+        GraphNode(5, "NegBackward0", "U2", 2),
+        GraphNode(6, "AddBackward0", "U3", 2),
+    )
+    graph = Graph(nodes, ((0, 2), (1, 3), (3, 5), (3, 6), (2, 6)))
+    assert layout_graph(graph) == {
+        4: (0.25, 2), 5: (0.5, 2), 6: (0.75, 2),
+        3: (1 / 3, 1), 2: (2 / 3, 1), 1: (1 / 3, 0), 0: (2 / 3, 0),
+    }
+
+
+def test_describe_graph_of_an_operation_without_inputs():
+    graph = Graph((GraphNode(0, "OnesBackward0", "ones", 0),), ())
+    assert describe_graph(graph) == "ones <- "
+
+
+def test_describe_graph_error_messages_in_full():
+    output, names = used_twice()
+    with pytest.raises(ValueError) as caught:
+        describe_graph(walk_graph(output, names), max_operations=0)
+    assert str(caught.value) == "max_operations must be at least 1, got 0"
+    with pytest.raises(TypeError) as caught:
+        describe_graph(None)
+    assert str(caught.value) == "describe_graph needs a Graph, got NoneType"
+    with pytest.raises(TypeError) as caught:
+        draw_graph("x")
+    assert str(caught.value) == (
+        "draw_graph needs a torch.Tensor or a Graph, got str"
+    )
+    with pytest.raises(ValueError) as caught:
+        draw_graph(walk_graph(chain(MAX_DRAWN_NODES)))
+    assert str(caught.value) == (
+        f"the graph has {MAX_DRAWN_NODES + 1} nodes, more than the "
+        f"{MAX_DRAWN_NODES} a drawing can show legibly; read it with "
+        "describe_graph(walk_graph(output)) instead"
+    )

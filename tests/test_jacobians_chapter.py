@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from tests.notebooks import executed_chapter, glued_values
 
@@ -169,6 +170,16 @@ def test_every_check_on_the_page_holds():
         assert "True" in text and "False" not in text, source
         checks += 1
     assert checks >= 8
+
+
+def test_the_short_sigmoid_breaks_where_the_package_s_does_not(glued):
+    # In float32 exp(100) overflows to inf, and the gradient of
+    # 1 / (1 + exp(-x)) at x = -100 is inf / inf = nan; at +100 it is 0.
+    far = torch.tensor([-100.0, 100.0], requires_grad=True)
+    (1 / (1 + torch.exp(-far))).sum().backward()
+    assert glued["naive_sigmoid_grad_nan"] == torch.isnan(far.grad).tolist()
+    assert glued["naive_sigmoid_grad_nan"] == [True, False]
+    assert glued["stable_sigmoid_grad_finite"] is True
 
 
 def test_every_glued_value_is_checked(glued):

@@ -12,6 +12,8 @@ from nbclient import NotebookClient
 
 from autodiff_book.plotting import (
     BOOK_STYLE,
+    LINE_STYLES,
+    MARKERS,
     PALETTE,
     VIRIDIS_RANGE,
     new_figure,
@@ -155,7 +157,7 @@ BAD_PATH_CASES = [
     ({}, {}, "non-empty mapping"),
     ({0.5: np.zeros((3, 3))}, {}, r"shape \(T, 2\)"),
     ({0.5: np.zeros((0, 2))}, {}, r"shape \(T, 2\)"),
-    ({0.5: np.full((2, 2), np.nan)}, {}, "holds inf/nan"),
+    ({0.5: np.full((2, 2), np.nan)}, {}, "momentum 0.5 holds inf or nan"),
     ({0.5: np.zeros((2, 2))}, {"levels": 1}, "levels must be an integer"),
     ({0.5: np.zeros((2, 2))}, {"mark_every": 0}, "mark_every must be"),
 ]
@@ -166,3 +168,218 @@ def test_trajectories_refuse_bad_input(paths, options, message):
     x, y = random_data()
     with pytest.raises(ValueError, match=message):
         plot_trajectories(x, y, paths, **options)
+
+
+def test_trajectories_on_noiseless_data_have_finite_increasing_levels():
+    # The lowest MSE on this grid is exactly 0: log-spaced levels from 0
+    # cannot exist (numpy refuses, or returns nan).
+    x = np.arange(-2.0, 5.0)
+    y = 2.0 * x + 1.0
+    paths = {0.5: np.array([[0.0, 0.0], [1.5, 0.5], [2.0, 1.0]])}
+    grid = {"slopes": np.linspace(1.0, 3.0, 9),  # holds 2.0
+            "biases": np.linspace(0.0, 2.0, 9)}  # holds 1.0
+    figure, axes = plot_trajectories(x, y, paths, levels=6, **grid)
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    levels = np.asarray(contours.levels)
+    assert levels.shape == (6,)
+    assert np.all(np.isfinite(levels))
+    assert np.all(np.diff(levels) > 0)
+    # The levels span six decades at most, up to the grid's largest MSE.
+    surface_max = ((3.0 * x + 2.0 - y) ** 2).mean()
+    assert levels[-1] == pytest.approx(surface_max)
+    assert levels[0] == pytest.approx(1.05e-6 * surface_max)
+
+
+def test_trajectories_default_grid_levels_and_styles():
+    # Everything the default call decides, recomputed here: the grid (a
+    # margin of 0.15 of the span plus 0.1 around the paths and the least-
+    # squares point, 121 values each way), 12 levels log-spaced from 1.05
+    # times the lowest MSE, one line style and marker per path.
+    x, y = random_data()
+    paths = {
+        0.0: np.array([[0.0, 0.0], [0.3, -1.0], [0.6, -1.8]]),
+        0.9: np.array([[0.0, 0.0], [0.5, -0.5], [0.8, -2.2]]),
+    }
+    figure, axes = plot_trajectories(x, y, paths)
+    best = np.array(least_squares_fit(x, y))
+    points = np.vstack([*paths.values(), best])
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.15 * (high - low) + 0.1
+    slopes = np.linspace(low[0] - margin[0], high[0] + margin[0], 121)
+    biases = np.linspace(low[1] - margin[1], high[1] + margin[1], 121)
+    residuals = (
+        slopes[np.newaxis, :, np.newaxis] * x
+        + biases[:, np.newaxis, np.newaxis]
+        - y
+    )
+    surface = (residuals**2).mean(axis=2)
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    assert contours.zmin == pytest.approx(surface.min(), rel=1e-9)
+    assert contours.zmax == pytest.approx(surface.max(), rel=1e-9)
+    np.testing.assert_allclose(
+        contours.levels,
+        np.geomspace(1.05 * surface.min(), surface.max(), 12),
+        rtol=1e-9,
+    )
+    labels = {text.get_text() for text in contours.labelTexts}
+    assert labels and labels <= {f"{level:.2g}" for level in contours.levels}
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "μ = 0", "μ = 0.9", "start", "least squares"
+    ]
+    colours = viridis_colours(2)
+    for index, line in enumerate(lines[:2]):
+        assert mpl.colors.to_rgba(line.get_color()) == pytest.approx(
+            colours[index]
+        )
+        assert line.get_marker() == MARKERS[index]
+        assert line.get_markevery() == 32
+        assert line.get_linewidth() == 1.6
+    assert lines[0].get_linestyle() == "-"
+    assert lines[1].get_linestyle() == "--"
+    assert lines[3].get_marker() == "*"
+    assert axes.get_xlabel() == "slope"
+    assert axes.get_ylabel() == "bias"
+    assert axes.get_legend().get_frame_on()
+    assert figure.get_size_inches() == pytest.approx((5.4, 4.8))
+
+
+def test_loss_curves_labels_widths_and_axes():
+    figure, axes = plot_loss_curves(CURVES)
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "μ = 0", "μ = 0.5", "μ = 0.9"
+    ]
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-."]
+    assert all(line.get_linewidth() == 2.2 for line in lines)
+    assert axes.get_xlabel() == "epoch"
+    assert axes.get_ylabel() == "MSE over the whole data set"
+    assert not axes.get_legend().get_frame_on()
+    _, other = plot_loss_curves(CURVES, ylabel="loss")
+    assert other.get_ylabel() == "loss"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: plot_loss_curves({}),
+         "curves must be a non-empty mapping {momentum: losses}"),
+        (lambda: plot_loss_curves({2.0: [1.0, np.inf]}),
+         "the losses for momentum 2.0 turn inf or nan at index 1: report the "
+         "divergence instead of drawing a curve that silently stops"),
+        (lambda: plot_trajectories([0.0], [0.0], {}),
+         "paths must be a non-empty mapping {momentum: path}"),
+        (lambda: plot_trajectories(*random_data(), {0.5: np.zeros((0, 2))}),
+         "the path for momentum 0.5 must have shape (T, 2) of (slope, bias) "
+         "rows, got (0, 2)"),
+        (lambda: plot_trajectories(*random_data(), {0.5: np.zeros((1, 2))},
+                                   levels=2, mark_every=0),
+         "mark_every must be a positive integer, got 0"),
+        (lambda: new_figure(0, 1),
+         "a figure needs at least one row and one column, got nrows=0, "
+         "ncols=1"),
+    ],
+)
+def test_error_messages_in_full(call, message):
+    with pytest.raises(ValueError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_a_single_point_path_and_two_levels_are_enough():
+    x, y = random_data()
+    figure, axes = plot_trajectories(
+        x, y, {0.5: np.array([[0.2, -0.3]])}, levels=2, mark_every=1
+    )
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    assert len(contours.levels) == 2
+
+
+def test_more_curves_than_styles_cycle_through_the_line_styles():
+    curves = {mu / 10: [1.0, 0.5] for mu in range(9)}
+    _, axes = plot_loss_curves(curves)
+    styles = [line.get_linestyle() for line in axes.get_lines()]
+    expected = [
+        plt.Line2D([], [], linestyle=LINE_STYLES[i % len(LINE_STYLES)])
+        .get_linestyle()
+        for i in range(9)
+    ]
+    assert styles == expected
+    # The figure's own cycle has six entries and would give "--" here.
+    assert styles[7] == "-"
+
+
+def test_losses_given_as_exact_numbers_are_read_as_floats():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    _, axes = plot_loss_curves({0.5: [Decimal("2.5"), Fraction(1, 2)]})
+    np.testing.assert_allclose(
+        np.asarray(axes.get_lines()[0].get_ydata(), dtype=float), [2.5, 0.5]
+    )
+
+
+def test_trajectories_look_as_designed():
+    # The look is part of the figure's accessibility (sizes read on a
+    # phone, a framed legend in a fixed corner), so it is pinned here; a
+    # reader's own rcParams must not change it.
+    x, y = random_data()
+    paths = {0.5: np.array([[0.0, 0.0], [0.4, -0.9], [0.6, -1.8]])}
+    with mpl.rc_context({"legend.frameon": False, "lines.markersize": 3,
+                         "lines.linestyle": ":", "lines.color": "red"}):
+        figure, axes = plot_trajectories(x, y, paths)
+    (contours,) = [c for c in axes.collections if hasattr(c, "levels")]
+    assert mpl.colors.to_hex(contours.get_edgecolor()[0]) == "#999999"
+    assert contours.get_linewidth()[0] == pytest.approx(0.8)
+    assert all(text.get_fontsize() == 9 for text in contours.labelTexts)
+    # Two significant digits, exponents (below 1e-4) as "1e-05".
+    assert contours.labelFmt == "%.2g"
+    path, start, star = axes.get_lines()
+    assert path.get_markersize() == 6
+    assert path.get_linestyle() == "-"
+    assert start.get_marker() == "o" and start.get_markersize() == 7
+    assert start.get_linestyle() == "None"
+    assert mpl.colors.to_hex(start.get_color()) == "#000000"
+    np.testing.assert_array_equal(start.get_xydata(), [[0.0, 0.0]])
+    assert star.get_markersize() == 16
+    assert star.get_linestyle() == "None"
+    assert mpl.colors.to_hex(star.get_color()) == "#000000"
+    legend = axes.get_legend()
+    assert legend.get_frame_on()
+    assert legend._loc == 3  # "lower left"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "size"),
+    [
+        ({}, (6.4, 6.4 * 0.62)),
+        ({"ncols": 2}, (6.4, 6.4 * 0.42)),
+        ({"nrows": 2, "width": 5.0}, (5.0, 5.0 * 0.62 * 2)),
+        ({"nrows": 3, "ncols": 2, "height": 2.0}, (6.4, 2.0)),
+    ],
+)
+def test_new_figure_sizes_grid_and_layout(arguments, size):
+    figure, axes = new_figure(**arguments)
+    assert figure.get_size_inches() == pytest.approx(size)
+    shape = (arguments.get("nrows", 1), arguments.get("ncols", 1))
+    assert np.shape(axes) == tuple(n for n in shape if n > 1) or (
+        shape == (1, 1)
+    )
+    assert len(figure.axes) == shape[0] * shape[1]
+    assert type(figure.get_layout_engine()).__name__ == (
+        "ConstrainedLayoutEngine"
+    )
+
+
+def test_new_figure_passes_subplot_options_on():
+    figure, axes = new_figure(1, 2, sharey=True)
+    assert axes[1].get_shared_y_axes().joined(axes[0], axes[1])
+
+
+def test_paths_of_exact_numbers_are_read_as_floats():
+    from decimal import Decimal
+
+    x, y = random_data()
+    path = [[Decimal("0"), Decimal("0")], [Decimal("0.5"), Decimal("-1")]]
+    _, axes = plot_trajectories(x, y, {0.5: path})
+    np.testing.assert_array_equal(axes.get_lines()[0].get_ydata(), [0, -1])

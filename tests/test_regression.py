@@ -112,3 +112,95 @@ def test_bad_grids_are_refused(slopes, biases, message):
 def test_a_constant_input_has_no_least_squares_slope():
     with pytest.raises(ValueError, match="all x are equal"):
         least_squares_fit(np.ones(5), np.arange(5.0))
+
+
+@pytest.mark.parametrize("shift", [1e7, 1.7e9, -3e8])
+def test_mse_surface_keeps_its_precision_on_uncentred_inputs(shift):
+    # Expanding the square into mean(x*x), mean(x*y), ... subtracts numbers
+    # of size shift**2 from each other: all digits of the MSE are lost.
+    x, y = random_data(200, seed=5)
+    x = x + shift
+    slope, bias = least_squares_fit(x, y)
+    slopes = slope + np.array([-1e-3, 0.0, 2e-3])
+    biases = bias + np.array([-0.5, 0.0, 0.25])
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (3, 3)
+    for i, b in enumerate(biases):
+        for j, s in enumerate(slopes):
+            assert surface[i, j] == pytest.approx(
+                loop_mse(x, y, s, b), rel=1e-6
+            )
+
+
+def test_mse_surface_of_noiseless_data_is_zero_at_the_fit_never_negative():
+    x = np.linspace(-2.0, 4.0, 101)
+    y = 2.5 * x - 1.0
+    slopes = np.linspace(2.0, 3.0, 11)  # holds 2.5
+    biases = np.linspace(-1.5, -0.5, 11)  # holds -1.0
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (11, 11)
+    assert surface.min() >= 0.0
+    assert surface[5, 5] == pytest.approx(0.0, abs=1e-24)
+    assert surface[0, 0] == pytest.approx(
+        loop_mse(x, y, slopes[0], biases[0]), rel=1e-12
+    )
+
+
+def test_sparse_and_meta_tensors_are_refused_by_name():
+    with pytest.raises(TypeError, match="y is a sparse tensor"):
+        least_squares_fit(torch.ones(3, 1), torch.ones(3, 1).to_sparse())
+    with pytest.raises(TypeError, match="x is a meta tensor"):
+        mse_surface(torch.ones(3, 1, device="meta"), torch.ones(3, 1),
+                    [0.0], [0.0])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: least_squares_fit(np.ones(5), np.arange(5.0)),
+         "all x are equal: the slope is not determined"),
+        (lambda: least_squares_fit(SAMPLES, [1.0]),
+         "y must be a torch.Tensor or numpy array, got list"),
+        (lambda: least_squares_fit(SAMPLES, np.array([])),
+         "y is empty: need at least one sample"),
+        (lambda: least_squares_fit(SAMPLES, SAMPLES[:2]),
+         "x has 4 samples but y has 2: they must pair up"),
+        (lambda: least_squares_fit(np.ones((2, 2)), SAMPLES),
+         "x must have shape (N,) or (N, 1), got (2, 2)"),
+        (lambda: mse_surface(SAMPLES, SAMPLES, [[0.0]], [0.0]),
+         "slopes must be a non-empty 1-D grid, got shape (1, 1)"),
+        (lambda: mse_surface(SAMPLES, SAMPLES, [0.0], [np.nan]),
+         "biases holds inf or nan: the input is not finite; remove or "
+         "repair those entries first"),
+    ],
+)
+def test_error_messages_in_full(call, message):
+    with pytest.raises((TypeError, ValueError)) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("x", "name"),
+    [(np.full(6, 3.0), "constant x"), (np.linspace(0.0, 0.9, 6), "narrow x")],
+)
+def test_mse_surface_of_constant_or_narrow_inputs(x, name):
+    # Constant x has no least-squares slope, yet its MSE surface exists;
+    # x spread less than 1 must not change the formula.
+    y = np.array([0.5, -1.0, 2.0, 0.0, 1.5, 1.0])
+    slopes, biases = np.array([-1.0, 0.5, 2.0]), np.array([-0.5, 1.0])
+    surface = mse_surface(x, y, slopes, biases)
+    assert surface.shape == (2, 3)
+    for i, b in enumerate(biases):
+        for j, s in enumerate(slopes):
+            assert surface[i, j] == pytest.approx(
+                loop_mse(x, y, s, b), rel=1e-12
+            ), name
+
+
+def test_grids_of_exact_numbers_are_read_as_floats():
+    from decimal import Decimal
+
+    surface = mse_surface(SAMPLES, SAMPLES, [Decimal("1")], [Decimal("0")])
+    assert surface.shape == (1, 1)
+    assert surface[0, 0] == 0.0

@@ -141,21 +141,21 @@ def closed_form_fit(x, y):
 def test_full_batch_training_reaches_least_squares(data64):
     x, y = data64
     parameters, history = train_linear_model(
-        x, y, rule=SGD(0.1), epochs=500, batch_size=len(x)
+        x, y, rule=SGD(0.1), epochs=300, batch_size=len(x)
     )
     # Full-batch gradient descent on a convex quadratic converges
-    # geometrically (rate about 0.86 per step here): 500 steps reach
+    # geometrically (rate about 0.86 per step here): 300 steps reach
     # float64 rounding.
     torch.testing.assert_close(
         parameters, closed_form_fit(x, y), rtol=0, atol=1e-9
     )
-    assert len(history.update_losses) == 500
+    assert len(history.update_losses) == 300
 
 
 def test_momentum_training_reaches_least_squares(data64):
     x, y = data64
     parameters, _ = train_linear_model(
-        x, y, rule=Momentum(0.02, 0.9), epochs=1000, batch_size=len(x)
+        x, y, rule=Momentum(0.02, 0.9), epochs=600, batch_size=len(x)
     )
     # Heavy-ball iterations shrink the error by about sqrt(0.9) per step.
     torch.testing.assert_close(
@@ -452,3 +452,292 @@ def test_path_recorder_starts_afresh_on_reset():
 def test_path_recorder_needs_a_rule_with_step():
     with pytest.raises(TypeError, match=r"step\(parameters\) method"):
         PathRecorder(0.9)
+
+
+NOT_FINITE = [math.nan, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("bad", NOT_FINITE)
+@pytest.mark.parametrize("where", ["x", "y", "x_val", "y_val", "initial"])
+def test_non_finite_input_is_named_not_called_divergence(where, bad):
+    settings = {
+        "x": column(10), "y": column(10), "x_val": column(4),
+        "y_val": column(4), "initial": torch.zeros(2),
+    }
+    settings[where] = settings[where].clone()
+    settings[where][1] = bad
+    with pytest.raises(ValueError, match=rf"{where} holds inf or nan"):
+        train_linear_model(**settings, rule=SGD(0.1), epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "message"),
+    [
+        ("7", TypeError, "seed must be an int"),
+        (1.5, TypeError, "seed must be an int"),
+        (True, TypeError, "seed must be an int"),
+        (2**64, ValueError, "seed must lie between"),
+    ],
+)
+def test_a_bad_seed_is_named(seed, error, message):
+    with pytest.raises(error, match=message):
+        train_linear_model(
+            column(10), column(10), rule=SGD(0.1), epochs=1, seed=seed
+        )
+
+
+class StepOnly:
+    """A rule without reset(): the protocol requires both methods."""
+
+    def step(self, parameters):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (SGD, r"rule must be an update rule object such as SGD\(0\.01\)"),
+        (Momentum, "got the class Momentum"),
+        (
+            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1),
+            "torch.optim optimiser",
+        ),
+        (StepOnly(), r"reset\(\)"),
+        (0.01, r"step\(parameters\)"),
+    ],
+)
+@pytest.mark.parametrize("user", ["train_linear_model", "PathRecorder"])
+def test_a_rule_that_is_not_an_update_rule_is_refused(user, rule, message):
+    with pytest.raises(TypeError, match=message):
+        if user == "PathRecorder":
+            PathRecorder(rule)
+        else:
+            train_linear_model(column(10), column(10), rule=rule, epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("convert", "message"),
+    [
+        (lambda t: t.to("meta"), "x is a meta tensor"),
+        (lambda t: t.to_sparse(), "x is a sparse tensor"),
+    ],
+)
+def test_meta_and_sparse_tensors_are_refused(convert, message):
+    with pytest.raises(TypeError, match=message):
+        train_linear_model(
+            convert(column(10)), column(10), rule=SGD(0.1), epochs=1
+        )
+
+
+def test_numpy_integers_count_as_batch_sizes_and_epochs(data):
+    import numpy as np
+
+    x, y = data
+    plain, plain_history = train_linear_model(
+        x, y, rule=SGD(0.01), epochs=2, batch_size=50
+    )
+    numpy, numpy_history = train_linear_model(
+        x, y, rule=SGD(0.01), epochs=np.int64(2), batch_size=np.int32(50)
+    )
+    assert torch.equal(plain, numpy)
+    assert len(numpy_history.update_losses) == 2 * 1000 // 50
+    assert numpy_history.update_losses == plain_history.update_losses
+
+
+@pytest.mark.parametrize("rule", [SGD(1.0), Momentum(0.001, 1.5)], ids=repr)
+def test_stopping_returns_the_last_finite_parameters(rule, data):
+    x, y = data
+    recorder = PathRecorder(rule)
+    parameters, history = train_linear_model(
+        x, y, rule=recorder, epochs=50, on_divergence="stop"
+    )
+    # The parameters before the update that made a loss inf or nan: the
+    # ones whose batch loss was the last one recorded.
+    assert history.returned_after == history.diverged_at - 1
+    assert torch.isfinite(parameters).all()
+    assert parameters.shape == (2,)
+    assert torch.equal(parameters, recorder.path[history.returned_after])
+    assert not torch.isfinite(recorder.path[history.diverged_at]).all() or (
+        not math.isfinite(
+            mean_squared_error(
+                linear_model(x, recorder.path[history.diverged_at]), y
+            ).item()
+        )
+    )
+
+
+def test_a_run_that_does_not_diverge_returns_its_final_parameters(data):
+    x, y = data
+    parameters, history = train_linear_model(x, y, rule=SGD(0.01), epochs=2)
+    assert history.returned_after is None
+    assert torch.equal(parameters, history.snapshots[-1])
+
+
+def test_initial_parameters_are_used_but_never_modified(data):
+    x, y = data
+    initial = torch.tensor([2.0, -1.0], requires_grad=True)
+    parameters, history = train_linear_model(
+        x, y, rule=SGD(0.1), epochs=1, batch_size=len(x), initial=initial
+    )
+    assert torch.equal(initial.detach(), torch.tensor([2.0, -1.0]))
+    assert initial.grad is None
+    # One full-batch step from the initial point, computed here by hand:
+    # the training really moved away from ``initial``.
+    x64, y64 = x.double(), y.double()
+    residual = 2.0 * x64 - 1.0 - y64
+    gradient = torch.stack([(2 * residual * x64).mean(), 2 * residual.mean()])
+    expected = torch.tensor([2.0, -1.0], dtype=torch.float64) - 0.1 * gradient
+    torch.testing.assert_close(
+        parameters.double(), expected, rtol=1e-5, atol=1e-5
+    )
+    assert (parameters - initial.detach()).abs().min() > 1e-3
+    assert torch.equal(history.snapshots[0], parameters)
+
+
+def test_momentum_inside_the_loop_matches_torch_with_in_place_zeroing(data):
+    # The loop zeroes parameters.grad in place; a momentum buffer that
+    # aliased the gradient would be zeroed with it.
+    x, y = data
+    x64, y64 = x.double(), y.double()
+    recorder = PathRecorder(Momentum(0.01, 0.9))
+    train_linear_model(x64, y64, rule=recorder, epochs=2, seed=4)
+    theirs = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([theirs], lr=0.01, momentum=0.9)
+    path = [theirs.detach().clone()]
+    loader = seeded_batches(x64, y64, 32, seed=4)
+    for _ in range(2):
+        for x_batch, y_batch in loader:
+            optimizer.zero_grad(set_to_none=False)
+            torch.nn.functional.mse_loss(
+                linear_model(x_batch, theirs), y_batch
+            ).backward()
+            optimizer.step()
+            path.append(theirs.detach().clone())
+    expected = torch.stack(path)
+    assert recorder.path.shape == expected.shape == (2 * 32 + 1, 2)
+    torch.testing.assert_close(recorder.path, expected, **TOLERANCE_64)
+
+
+def test_history_error_messages_in_full():
+    history = History(epoch_train_losses=[1.0], snapshots=[torch.zeros(2)])
+    with pytest.raises(ValueError) as caught:
+        history.best_epoch()
+    assert str(caught.value) == (
+        "no validation losses were recorded; pass x_val and y_val to "
+        "train_linear_model"
+    )
+    with pytest.raises(ValueError) as caught:
+        History().best_epoch("train")
+    assert str(caught.value) == "no train losses were recorded"
+    with pytest.raises(ValueError) as caught:
+        history.best_epoch("test")
+    assert str(caught.value) == (
+        "split must be 'validation' or 'train', got 'test'"
+    )
+    with pytest.raises(IndexError) as caught:
+        history.parameters_at(1)
+    assert str(caught.value) == (
+        "epoch 1 is out of range: snapshots exist for epochs 0 to 0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"x": column(10).to("meta")}, TypeError,
+         "x is a meta tensor (a shape without data): create it on the CPU"),
+        ({"y": column(10).to_sparse()}, TypeError,
+         "y is a sparse tensor (torch.sparse_coo): convert it with "
+         "y.to_dense()"),
+        ({"y": torch.ones(10, 1, dtype=torch.long)}, TypeError,
+         "y must hold floating-point numbers, got torch.int64; convert it "
+         "with y.float()"),
+        ({"x": torch.full((10, 1), math.nan)}, ValueError,
+         "x holds inf or nan: the input is not finite; remove or repair "
+         "those entries first"),
+        ({"batch_size": 0}, ValueError,
+         "batch_size must be at least 1, got 0"),
+        ({"epochs": "3"}, TypeError, "epochs must be an int, got '3'"),
+        ({"seed": -(2**63) - 1}, ValueError,
+         "seed must lie between -9223372036854775808 and "
+         "18446744073709551615 (64 bits), got -9223372036854775809"),
+        ({"seed": None}, TypeError, "seed must be an int, got None"),
+        ({"rule": SGD}, TypeError,
+         "rule must be an update rule object such as SGD(0.01), got the "
+         "class SGD: call it with its hyper-parameters"),
+        ({"rule": StepOnly()}, TypeError,
+         "rule must have a reset() method (an UpdateRule such as SGD or "
+         "Momentum), got "),
+    ],
+)
+def test_input_errors_in_full(arguments, error, message):
+    settings = {"x": column(10), "y": column(10), "rule": SGD(0.1)}
+    settings.update({"epochs": 1, **arguments})
+    with pytest.raises(error) as caught:
+        train_linear_model(**settings)
+    assert str(caught.value).startswith(message)
+    if not message.endswith("got "):
+        assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("make_rule", "error", "message"),
+    [
+        (lambda: SGD(math.inf), ValueError,
+         "learning_rate must be a finite number, got inf"),
+        (lambda: SGD("0.1"), TypeError,
+         "learning_rate must be a number, got '0.1'"),
+        (lambda: SGD(-1.0), ValueError,
+         "learning_rate must be a positive number, got -1.0"),
+    ],
+)
+def test_hyper_parameter_errors_in_full(make_rule, error, message):
+    with pytest.raises(error) as caught:
+        make_rule()
+    assert str(caught.value) == message
+
+
+def test_the_first_epoch_is_epoch_zero():
+    history = History(
+        epoch_train_losses=[2.0, 1.0],
+        snapshots=[torch.zeros(2), torch.ones(2)],
+    )
+    assert torch.equal(history.parameters_at(0), torch.zeros(2))
+    assert torch.equal(history.parameters_at(1), torch.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("rule", "advice"),
+    [
+        (SGD(1.0), "try a smaller learning rate"),
+        (Momentum(0.001, 1.5),
+         "try a smaller learning rate or a momentum between 0 and 1"),
+    ],
+    ids=repr,
+)
+def test_divergence_message_in_full(rule, advice, data):
+    x, y = data
+    with pytest.raises(DivergenceError) as caught:
+        train_linear_model(x, y, rule=rule, epochs=50)
+    history = caught.value.history
+    update = history.diverged_at
+    epochs_done = len(history.epoch_train_losses)
+    # 32 batches per epoch: a batch loss ends the epoch it falls in.
+    batch = update == epochs_done * 32 and "the full-set loss" or (
+        "the batch loss"
+    )
+    assert str(caught.value) == (
+        f"training diverged: {batch} became inf or nan at update {update} "
+        f"(counting from 0), in epoch {epochs_done + 1} of 50 (counting "
+        f"from 1); {advice}"
+    )
+
+
+def test_path_recorder_used_by_hand_records_from_the_first_step():
+    recorder = PathRecorder(SGD(0.5))
+    parameters = torch.tensor([1.0, 2.0], requires_grad=True)
+    parameters.grad = torch.tensor([2.0, -2.0])
+    recorder.step(parameters)
+    torch.testing.assert_close(
+        recorder.path, torch.tensor([[1.0, 2.0], [0.0, 3.0]])
+    )

@@ -8,7 +8,8 @@ one row per sample, one column per feature or target, which is what a model
 that maps a batch ``(B, 1)`` to ``(B, 1)`` expects.
 
 Run ``python -m autodiff_book.data DIRECTORY`` to write the files again; the
-bytes match the committed ones (and ``SHA256``) exactly.
+bytes match the committed ones (and ``SHA256``) exactly. It refuses to
+replace files whose content differs unless given ``--force``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import hashlib
 import io
 import os
 import pickle
+import stat
+import tempfile
 from pathlib import Path
 
 import torch
@@ -67,10 +70,13 @@ def make_dataset(seed: int = SEED) -> tuple[torch.Tensor, torch.Tensor]:
     """
     generator = torch.Generator().manual_seed(seed)
     low, high = X_RANGE
-    x = low + (high - low) * torch.rand(SHAPE, generator=generator)
-    noise = NOISE_STD * torch.randn(SHAPE, generator=generator)
+    # The dtype is explicit: a reader's torch.set_default_dtype(float64)
+    # would otherwise draw other numbers from the same seed.
+    uniform = torch.rand(SHAPE, generator=generator, dtype=DTYPE)
+    x = low + (high - low) * uniform
+    noise = NOISE_STD * torch.randn(SHAPE, generator=generator, dtype=DTYPE)
     y = TRUE_SLOPE * x + TRUE_BIAS + noise
-    return x.to(DTYPE), y.to(DTYPE)
+    return x, y
 
 
 def tensor_bytes(tensor: torch.Tensor) -> bytes:
@@ -90,20 +96,76 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def write_dataset(directory: str | os.PathLike, seed: int = SEED) -> dict:
-    """Write ``X.pt`` and ``y.pt`` into ``directory``.
+def _write_temporary(directory: Path, name: str, payload: bytes) -> Path:
+    """Write ``payload`` to a new hidden file beside ``name``; its path."""
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    with os.fdopen(handle, "wb") as file:
+        file.write(payload)
+        file.flush()
+        os.fsync(file.fileno())
+    return Path(temporary)
+
+
+def _check_target(path: Path, payload: bytes, force: bool) -> None:
+    """Refuse to replace a link, a non-file, or other data unless forced."""
+    if path.is_symlink():
+        if force:
+            return  # os.replace swaps the link itself, never its target
+        raise FileExistsError(
+            f"{path} is a symbolic link: refusing to replace it (its target "
+            "is never written); pass --force (force=True) to replace the "
+            "link by a file"
+        )
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise FileExistsError(
+            f"{path} exists and is not a regular file; move it away first"
+        )
+    if path.read_bytes() != payload and not force:
+        raise FileExistsError(
+            f"{path} exists and its content differs from the data set's: "
+            "refusing to overwrite it; pass --force (force=True) to replace "
+            "it, or choose another folder"
+        )
+
+
+def write_dataset(
+    directory: str | os.PathLike, seed: int = SEED, *, force: bool = False
+) -> dict:
+    """Write ``X.pt`` and ``y.pt`` into ``directory``, both or neither.
+
+    Args:
+        directory: the folder; created if missing.
+        seed: the generator's seed.
+        force: replace files whose content differs (or symbolic links).
 
     Returns:
         The SHA-256 digest of each written file, keyed by file name.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    digests = {}
-    for name, tensor in zip(FILE_NAMES, make_dataset(seed), strict=True):
-        payload = tensor_bytes(tensor)
-        (directory / name).write_bytes(payload)
-        digests[name] = hashlib.sha256(payload).hexdigest()
-    return digests
+    payloads = {
+        name: tensor_bytes(tensor)
+        for name, tensor in zip(FILE_NAMES, make_dataset(seed), strict=True)
+    }
+    for name, payload in payloads.items():
+        _check_target(directory / name, payload, force)
+    # Both files go to temporary files first and are renamed into place
+    # only when both are complete: a failure never leaves a mixed pair.
+    temporary: dict[str, Path] = {}
+    try:
+        for name, payload in payloads.items():
+            temporary[name] = _write_temporary(directory, name, payload)
+        for name, path in temporary.items():
+            os.replace(path, directory / name)
+    finally:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
+    return {
+        name: hashlib.sha256(payload).hexdigest()
+        for name, payload in payloads.items()
+    }
 
 
 def find_data_dir() -> Path:
@@ -137,16 +199,24 @@ def load_tensor(path: str | os.PathLike, sha256: str | None) -> torch.Tensor:
         MissingDataError, ChecksumError, DataFormatError.
     """
     path = Path(path)
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        # A folder or a FIFO (reading one would block): never open it.
+        raise DataFormatError(
+            f"data file {path} is not a regular file; move it away and "
+            f"regenerate the data with `python -m autodiff_book.data "
+            f"{path.parent}`"
+        )
     if not path.is_file():
         raise MissingDataError(
             f"data file {path} not found; regenerate it with "
             f"`python -m autodiff_book.data {path.parent}`"
         )
-    if sha256 is not None and sha256_of(path) != sha256:
+    if sha256 is not None and sha256_of(path) != sha256.lower():
         raise ChecksumError(
             f"data file {path} has been altered or corrupted: its SHA-256 "
             f"is {sha256_of(path)}, expected {sha256}; regenerate it with "
-            f"`python -m autodiff_book.data {path.parent}`"
+            f"`python -m autodiff_book.data {path.parent}` (add --force "
+            "to replace the altered file)"
         )
     try:
         # weights_only=True lets the unpickler build tensors and plain
@@ -182,6 +252,34 @@ def check_tensor(name: str, tensor: torch.Tensor) -> None:
         )
 
 
+def _check_checksums(checksums) -> None:
+    """``None`` or a digest of 64 hex digits (any case) for each file."""
+    if checksums is None:
+        return
+    if not isinstance(checksums, dict):
+        raise TypeError(
+            "checksums must be a dict {file name: SHA-256 hex digest} or "
+            f"None, got {type(checksums).__name__}"
+        )
+    for name in FILE_NAMES:
+        if name not in checksums:
+            raise ValueError(
+                f"checksums has no digest for {name}: give one for each of "
+                f"{', '.join(FILE_NAMES)}, or pass checksums=None to skip "
+                "the check"
+            )
+        digest = checksums[name]
+        if not (
+            isinstance(digest, str)
+            and len(digest) == 64
+            and all(c in "0123456789abcdefABCDEF" for c in digest)
+        ):
+            raise ValueError(
+                f"checksums[{name!r}] must be a SHA-256 digest of 64 "
+                f"hexadecimal digits, got {digest!r}"
+            )
+
+
 def load_dataset(
     directory: str | os.PathLike | None = None,
     *,
@@ -198,6 +296,7 @@ def load_dataset(
         ``(X, y)``, both of shape ``(N, 1)`` and dtype float32.
     """
     directory = find_data_dir() if directory is None else Path(directory)
+    _check_checksums(checksums)
     tensors = []
     for name in FILE_NAMES:
         expected = None if checksums is None else checksums[name]
@@ -216,8 +315,17 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: write the data set and print each file's digest."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, help="where to write")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace X.pt and y.pt even if their content differs",
+    )
     args = parser.parse_args(argv)
-    for name, digest in write_dataset(args.directory).items():
+    try:
+        digests = write_dataset(args.directory, force=args.force)
+    except FileExistsError as error:
+        parser.exit(1, f"error: {error}\n")
+    for name, digest in digests.items():
         print(f"{digest}  {name}")
 
 

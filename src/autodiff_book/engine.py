@@ -114,10 +114,13 @@ class Value:
         return _as_value(other) / self
 
     def backward(self) -> None:
-        """Add d(self)/d(node) to ``grad`` of every node self depends on.
+        """Add d(self)/d(leaf) to ``grad`` of every leaf self depends on.
 
-        Like torch, gradients accumulate: set ``grad`` back to zero before
-        a second call if you want fresh ones.
+        Like torch, gradients accumulate on leaves (values built from no
+        other value): set their ``grad`` back to zero before a second call
+        if you want fresh ones. An intermediate node's ``grad`` holds
+        d(self)/d(node) of this call alone: each call starts it from zero,
+        where torch frees it instead.
         """
         # Iterative depth-first search: a node goes into `order` only after
         # all its inputs, and no Python recursion limits the graph's depth.
@@ -131,7 +134,12 @@ class Value:
                 visited.add(node)
                 stack.append((node, True))
                 stack.extend((child, False) for child in node._prev)
-        self.grad = 1.0
+        # A previous pass's gradient left in an intermediate node would be
+        # passed on again to the leaves below it.
+        for node in order:
+            if node._prev:
+                node.grad = 0.0
+        self.grad += 1.0
         for node in reversed(order):
             node._backward()
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import torch
 
-
-def _require_tensor(name: str, value) -> None:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor, got {type(value).__name__}"
-        )
+from autodiff_book.checks import check_tensor
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """The logistic sigmoid 1 / (1 + exp(-x)), element by element."""
-    _require_tensor("x", x)
-    return 1 / (1 + torch.exp(-x))
+    """The logistic sigmoid 1 / (1 + exp(-x)), element by element, stably."""
+    check_tensor("x", x)
+    # exp(-|x|) lies in (0, 1] and never overflows. exp(-x) would, for
+    # x < -88.7 in float32, and its gradient would be inf / inf = nan.
+    z = torch.exp(-torch.where(x >= 0, x, -x))
+    # For x < 0, 1 / (1 + e^-x) = e^x / (1 + e^x), written with z = e^x.
+    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
 def sigmoid_derivative(x: torch.Tensor) -> torch.Tensor:
@@ -60,8 +59,8 @@ def vector_function(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Returns:
         A tensor of shape ``(2,)``.
     """
-    _require_tensor("x", x)
-    _require_tensor("y", y)
+    check_tensor("x", x)
+    check_tensor("y", y)
     if x.ndim != 0 or y.ndim != 0:
         raise ValueError(
             "vector_function takes two scalar tensors, got shapes "
@@ -72,7 +71,7 @@ def vector_function(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def trace_of_square(a: torch.Tensor) -> torch.Tensor:
     """f(A) = trace(A @ A) for a square matrix A, problem 1.4."""
-    _require_tensor("A", a)
+    check_tensor("A", a)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(
             f"trace_of_square needs a square matrix, got shape "

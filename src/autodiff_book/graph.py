@@ -19,9 +19,14 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from autodiff_book.checks import check_count
 from autodiff_book.plotting import PALETTE, new_figure
 
 LEAF_NODE = "AccumulateGrad"
+# Beyond these sizes a drawing is taller than any screen and a description
+# longer than anyone reads: draw_graph refuses, describe_graph summarises.
+MAX_DRAWN_NODES = 60
+MAX_DESCRIBED_OPERATIONS = 100
 
 
 @dataclass(frozen=True)
@@ -141,20 +146,40 @@ def walk_graph(
     return Graph(tuple(nodes), tuple(edges))
 
 
-def describe_graph(graph: Graph) -> str:
-    """A plain-text account of the graph, one line per operation."""
+def describe_graph(
+    graph: Graph, max_operations: int | None = MAX_DESCRIBED_OPERATIONS
+) -> str:
+    """A plain-text account of the graph, one line per operation.
+
+    Args:
+        graph: what ``walk_graph`` returned.
+        max_operations: describe at most this many operations and count the
+            rest in a last line; ``None`` describes them all.
+    """
     if not isinstance(graph, Graph):
         raise TypeError(
             f"describe_graph needs a Graph, got {type(graph).__name__}"
         )
-    lines = []
-    for node in graph.nodes:
-        if node.is_leaf:
-            continue
-        inputs = [
-            graph.nodes[s].label for s, t in graph.edges if t == node.index
-        ]
-        lines.append(f"{node.label} <- " + ", ".join(inputs))
+    if max_operations is not None:
+        max_operations = check_count("max_operations", max_operations)
+    # Each node's inputs gathered in one pass over the edges: looking them
+    # up per node would take time quadratic in the graph's size.
+    inputs: dict[int, list[str]] = {}
+    for source, target in graph.edges:
+        inputs.setdefault(target, []).append(graph.nodes[source].label)
+    operations = [node for node in graph.nodes if not node.is_leaf]
+    shown = operations if max_operations is None else (
+        operations[:max_operations]
+    )
+    lines = [
+        f"{node.label} <- " + ", ".join(inputs.get(node.index, []))
+        for node in shown
+    ]
+    if len(shown) < len(operations):
+        lines.append(
+            f"... and {len(operations) - len(shown)} more operations "
+            f"({len(graph.nodes)} nodes in all)"
+        )
     return "\n".join(lines)
 
 
@@ -203,6 +228,10 @@ def draw_graph(
     Returns:
         ``(figure, axes)``. Arrows follow the forward computation; the
         backward pass walks them the other way.
+
+    Raises:
+        ValueError: for a graph of more than ``MAX_DRAWN_NODES`` nodes,
+            which no screen shows legibly (``describe_graph`` reads it).
     """
     if not isinstance(output, torch.Tensor | Graph):
         raise TypeError(
@@ -213,6 +242,12 @@ def draw_graph(
         raise ValueError(f"width must be positive, got {width}")
     is_graph = isinstance(output, Graph)
     graph = output if is_graph else walk_graph(output, names)
+    if len(graph.nodes) > MAX_DRAWN_NODES:
+        raise ValueError(
+            f"the graph has {len(graph.nodes)} nodes, more than the "
+            f"{MAX_DRAWN_NODES} a drawing can show legibly; read it with "
+            "describe_graph(walk_graph(output)) instead"
+        )
     position = layout_graph(graph)
     depth = graph.output.layer + 1
     if width is None:

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from autodiff_book.checks import check_finite
 from autodiff_book.regression import least_squares_fit, mse_surface
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -189,9 +190,12 @@ def _as_path(momentum, path) -> np.ndarray:
             f"the path for momentum {momentum} must have shape (T, 2) of "
             f"(slope, bias) rows, got {path.shape}"
         )
-    if not np.all(np.isfinite(path)):
-        raise ValueError(f"the path for momentum {momentum} holds inf/nan")
+    check_finite(f"the path for momentum {momentum}", path)
     return path
+
+
+# The lowest contour level, as a fraction of the highest, at the least.
+LEVEL_RANGE = 1e-6
 
 
 def plot_trajectories(
@@ -241,7 +245,10 @@ def plot_trajectories(
     figure, axes = new_figure(width=5.4, height=4.8)
     # Log-spaced levels: the bowl is steep, and equal steps in MSE would
     # crowd every line into the far corners.
-    values = np.geomspace(surface.min() * 1.05, surface.max(), levels)
+    # A noiseless fit has a minimum of 0 (no log of it): six decades below
+    # the top are all a reader can tell apart anyway.
+    lowest = max(surface.min(), surface.max() * LEVEL_RANGE)
+    values = np.geomspace(lowest * 1.05, surface.max(), levels)
     contours = axes.contour(
         slopes, biases, surface, levels=values, colors="0.6",
         linewidths=0.8,

@@ -10,16 +10,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from autodiff_book.checks import check_finite, check_tensor
+
 
 def _as_samples(name: str, values) -> np.ndarray:
     """``values`` as a flat float64 array of samples, checked."""
-    if not isinstance(values, torch.Tensor | np.ndarray):
+    if isinstance(values, torch.Tensor):
+        values = check_tensor(name, values).detach().cpu().numpy()
+    elif not isinstance(values, np.ndarray):
         raise TypeError(
             f"{name} must be a torch.Tensor or numpy array, "
             f"got {type(values).__name__}"
         )
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
@@ -29,8 +31,7 @@ def _as_samples(name: str, values) -> np.ndarray:
         )
     if values.size == 0:
         raise ValueError(f"{name} is empty: need at least one sample")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} holds inf or nan")
+    check_finite(name, values)
     return values
 
 
@@ -51,8 +52,7 @@ def _as_grid(name: str, values) -> np.ndarray:
         raise ValueError(
             f"{name} must be a non-empty 1-D grid, got shape {values.shape}"
         )
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} holds inf or nan")
+    check_finite(name, values)
     return values
 
 
@@ -73,9 +73,9 @@ def least_squares_fit(x, y) -> tuple[float, float]:
 def mse_surface(x, y, slopes, biases) -> np.ndarray:
     """Mean squared error of ``slope * x + bias`` on a grid of parameters.
 
-    The MSE expands into a quadratic in slope and bias whose coefficients
-    are averages over the data, so the whole grid costs a few array
-    operations however many samples there are.
+    Completing the square writes the MSE as a sum of three terms that are
+    never negative, each from averages over the data, so the whole grid
+    costs a few array operations however many samples there are.
 
     Args:
         x, y: inputs and targets, shape ``(N,)`` or ``(N, 1)``.
@@ -89,11 +89,16 @@ def mse_surface(x, y, slopes, biases) -> np.ndarray:
     x, y = _paired_samples(x, y)
     slope = _as_grid("slopes", slopes)[np.newaxis, :]
     bias = _as_grid("biases", biases)[:, np.newaxis]
-    return (
-        slope**2 * np.mean(x * x)
-        + 2 * slope * bias * np.mean(x)
-        + bias**2
-        - 2 * slope * np.mean(x * y)
-        - 2 * bias * np.mean(y)
-        + np.mean(y * y)
-    )
+    # Centred data: expanding mean((s x + b - y)^2) into mean(x * x),
+    # mean(x * y), ... would subtract numbers as large as mean(x)^2 from
+    # each other and lose every digit when x is far from 0 (x near 1e7).
+    x_mean, y_mean = x.mean(), y.mean()
+    dx, dy = x - x_mean, y - y_mean
+    spread = np.mean(dx * dx)
+    best_slope = np.mean(dx * dy) / spread if spread > 0 else 0.0
+    # s x + b - y = (s - s*) dx + (s x_mean + b - y_mean) - (dy - s* dx);
+    # the cross terms average to zero, which leaves
+    # MSE = spread (s - s*)^2 + offset^2 + mean((dy - s* dx)^2).
+    residual = np.mean((dy - best_slope * dx) ** 2)
+    offset = slope * x_mean + bias - y_mean
+    return spread * (slope - best_slope) ** 2 + offset**2 + residual

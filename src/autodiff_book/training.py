@@ -12,12 +12,19 @@ and from which early stopping picks its epoch.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+
+from autodiff_book.checks import (
+    check_count,
+    check_finite,
+    check_real,
+    check_seed,
+    check_tensor,
+)
 
 ON_DIVERGENCE = ("raise", "stop")
 
@@ -53,17 +60,8 @@ def mean_squared_error(
     return ((predictions - targets) ** 2).mean()
 
 
-def _check_real(name: str, value) -> float:
-    # bool is an int in Python, but True as a learning rate is a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def _check_learning_rate(learning_rate) -> float:
-    learning_rate = _check_real("learning_rate", learning_rate)
+    learning_rate = check_real("learning_rate", learning_rate)
     if learning_rate <= 0:
         raise ValueError(
             f"learning_rate must be a positive number, got {learning_rate!r}"
@@ -80,11 +78,35 @@ def _gradient_of(parameters: torch.Tensor) -> torch.Tensor:
 
 
 class UpdateRule(Protocol):
-    """What the training loop needs from an update rule."""
+    """What the training loop needs from an update rule: both methods."""
 
     def reset(self) -> None: ...
 
     def step(self, parameters: torch.Tensor) -> None: ...
+
+
+def check_rule(rule) -> UpdateRule:
+    """Return ``rule`` if it has the ``UpdateRule`` methods, else raise."""
+    if isinstance(rule, type):
+        raise TypeError(
+            "rule must be an update rule object such as SGD(0.01), got the "
+            f"class {rule.__name__}: call it with its hyper-parameters"
+        )
+    if isinstance(rule, torch.optim.Optimizer):
+        raise TypeError(
+            f"rule is a torch.optim optimiser ({type(rule).__name__}), which "
+            "updates the tensors it was built with; pass one of this "
+            "module's rules instead, e.g. Momentum(lr, momentum) for "
+            "torch.optim.SGD(..., lr=lr, momentum=momentum)"
+        )
+    methods = (("step", "step(parameters)"), ("reset", "reset()"))
+    for method, signature in methods:
+        if not callable(getattr(rule, method, None)):
+            raise TypeError(
+                f"rule must have a {signature} method (an UpdateRule such "
+                f"as SGD or Momentum), got {rule!r}"
+            )
+    return rule
 
 
 class SGD:
@@ -119,11 +141,11 @@ class Momentum:
 
     def __init__(self, learning_rate: float, momentum: float) -> None:
         self.learning_rate = _check_learning_rate(learning_rate)
-        self.momentum = _check_real("momentum", momentum)
+        self.momentum = check_real("momentum", momentum)
         self.buffer: torch.Tensor | None = None
 
     def reset(self) -> None:
-        """Forget the accumulated velocity before a new training run."""
+        """Forget the running sum b_t before a new training run."""
         self.buffer = None
 
     def step(self, parameters: torch.Tensor) -> None:
@@ -157,6 +179,9 @@ class History:
     snapshots: list[torch.Tensor] = field(default_factory=list)
     # Updates completed when a loss first turned inf or nan; None if never.
     diverged_at: int | None = None
+    # After a divergence with on_divergence="stop": how many updates the
+    # returned parameters had received (the last ones with a finite loss).
+    returned_after: int | None = None
 
     def best_epoch(self, split: str = "validation") -> int:
         """0-based index of the epoch with the lowest full-set loss.
@@ -196,24 +221,9 @@ class History:
         return self.snapshots[epoch].clone()
 
 
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
-
-
 def _check_pair(x, y, x_name: str, y_name: str) -> None:
-    for name, tensor in ((x_name, x), (y_name, y)):
-        if not isinstance(tensor, torch.Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor, got {type(tensor).__name__}"
-            )
-        if not tensor.is_floating_point():
-            raise TypeError(
-                f"{name} must hold floating-point numbers, got {tensor.dtype}"
-            )
+    check_tensor(x_name, x, floating=True)
+    check_tensor(y_name, y, floating=True)
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
         raise ValueError(
             f"{x_name} and {y_name} must have the same number of samples, "
@@ -232,6 +242,9 @@ def _check_pair(x, y, x_name: str, y_name: str) -> None:
             f"{x_name} and {y_name} must share a dtype, got {x.dtype} "
             f"and {y.dtype}"
         )
+    # A nan in the data would show up as a "divergence" at the first step.
+    check_finite(x_name, x)
+    check_finite(y_name, y)
 
 
 def _initial_parameters(initial, dtype: torch.dtype) -> torch.Tensor:
@@ -242,6 +255,8 @@ def _initial_parameters(initial, dtype: torch.dtype) -> torch.Tensor:
             "initial must be a tensor [slope, bias] of shape (2,), got "
             f"{getattr(initial, 'shape', type(initial).__name__)}"
         )
+    check_tensor("initial", initial, floating=True)
+    check_finite("initial", initial)
     return initial.detach().to(dtype).clone().requires_grad_(True)
 
 
@@ -264,19 +279,14 @@ def _full_set_loss(x, y, parameters) -> float:
 
 
 def _check_training_arguments(
-    x, y, x_val, y_val, rule, epochs, batch_size, on_divergence
+    x, y, x_val, y_val, rule, on_divergence
 ) -> None:
     _check_pair(x, y, "x", "y")
     if (x_val is None) != (y_val is None):
         raise ValueError("pass both x_val and y_val, or neither")
     if x_val is not None:
         _check_pair(x_val, y_val, "x_val", "y_val")
-    _check_count("epochs", epochs)
-    _check_count("batch_size", batch_size)
-    if not callable(getattr(rule, "step", None)):
-        raise TypeError(
-            f"rule must have a step(parameters) method, got {rule!r}"
-        )
+    check_rule(rule)
     if on_divergence not in ON_DIVERGENCE:
         raise ValueError(
             f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}"
@@ -311,14 +321,17 @@ def train_linear_model(
 
     Returns:
         ``(parameters, history)``: the final ``[slope, bias]`` (detached)
-        and the ``History`` of the run.
+        and the ``History`` of the run. After a divergence with
+        ``on_divergence="stop"``, the parameters are the last ones whose
+        loss was finite, from before the update that made it inf or nan
+        (``history.returned_after`` says after how many updates).
     """
-    _check_training_arguments(
-        x, y, x_val, y_val, rule, epochs, batch_size, on_divergence
-    )
+    _check_training_arguments(x, y, x_val, y_val, rule, on_divergence)
+    epochs = check_count("epochs", epochs)
+    batch_size = check_count("batch_size", batch_size)
+    seed = check_seed("seed", seed)
     validating = x_val is not None
-    if hasattr(rule, "reset"):
-        rule.reset()  # a momentum rule must not carry a previous run's state
+    rule.reset()  # a momentum rule must not carry a previous run's state
 
     parameters = _initial_parameters(initial, x.dtype)
     loader = DataLoader(
@@ -328,6 +341,9 @@ def train_linear_model(
         generator=torch.Generator().manual_seed(seed),
     )
     history = History()
+    # The parameters before the latest update: the last ones known to give
+    # a finite loss, should that update make the loss inf or nan.
+    before_update = parameters.detach().clone()
 
     def diverged(what: str, epoch: int):
         history.diverged_at = len(history.update_losses)
@@ -336,7 +352,8 @@ def train_linear_model(
         )
         if on_divergence == "raise":
             raise DivergenceError(message, history)
-        return parameters.detach().clone(), history
+        history.returned_after = max(history.diverged_at - 1, 0)
+        return before_update, history
 
     for epoch in range(epochs):
         for x_batch, y_batch in loader:
@@ -348,6 +365,7 @@ def train_linear_model(
             if not torch.isfinite(loss):
                 return diverged("the batch loss", epoch)
             loss.backward()
+            before_update = parameters.detach().clone()
             rule.step(parameters)
             history.update_losses.append(loss.item())
         losses = [_full_set_loss(x, y, parameters)]
@@ -370,18 +388,13 @@ class PathRecorder:
     them while the wrapped rule (``SGD``, ``Momentum``, ...) does the work.
     """
 
-    def __init__(self, rule) -> None:
-        if not callable(getattr(rule, "step", None)):
-            raise TypeError(
-                f"rule must have a step(parameters) method, got {rule!r}"
-            )
-        self.rule = rule
+    def __init__(self, rule: UpdateRule) -> None:
+        self.rule = check_rule(rule)
         self.points: list[torch.Tensor] = []
 
     def reset(self) -> None:
         """Reset the wrapped rule and forget the recorded path."""
-        if hasattr(self.rule, "reset"):
-            self.rule.reset()
+        self.rule.reset()
         self.points = []
 
     def step(self, parameters: torch.Tensor) -> None:
