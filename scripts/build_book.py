@@ -2,7 +2,7 @@
 
 ``make site`` runs this script. It first hashes every input of the site
 (the chapters and the rest of ``book/``, ``_config.yml``, the toc,
-``_ext/``, ``_templates/``, ``src/``, ``data/``, the site
+``_ext/``, ``_templates/``, ``_widgets/``, ``src/``, ``data/``, the site
 tooling, the requirements, this script, the Python that runs it, the
 packages installed beside it, the flags) with the standard library only.
 When the digest equals the one stamped in ``_build/`` by the last
@@ -35,7 +35,7 @@ STAMP = "build_book-stamp.json"  # in _build/, after a successful build
 # here (tests/, benchmarks/, the README, .git) cannot change a page.
 INPUT_FILES = ("_config.yml", "_toc.yml", "requirements.txt",
                "pyproject.toml", "tools/pyproject.toml")
-INPUT_FOLDERS = ("book", "_ext", "_templates", "src", "data",
+INPUT_FOLDERS = ("book", "_ext", "_templates", "_widgets", "src", "data",
                  "tools/book_tools")
 SCRIPTS = ("build_book.py", "build_steps.py")  # this build, in scripts/
 # Written by Python, Jupyter and setuptools while the book builds or is
