@@ -2,13 +2,14 @@
 #   make site   build the book into _build/html
 #   make test   lint every Python file, then run every test (the data, the
 #               chapters' numbers, the build, the browser)
+#   make pdf    print both editions to _build/pdf (book.pdf, problem-set.pdf)
 # And for readers who run the chapters:
 #   make lab    open the chapters as notebooks in Jupyter, as Binder does
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site test lab clean
+.PHONY: site test lab clean pdf
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +74,15 @@ browser:
 
 site: $(MATHJAX_JS)
 test: $(MATHJAX_JS) browser
+
+# The full book and the problem set as PDFs, printed by Debian's Chromium
+# from the built sites (scripts/make_pdf.py); pypdf comes with the test
+# tools, Chromium with the browser target.
+pdf: site student $(VENV)/.test-installed browser
+	$(BIN)/python scripts/make_pdf.py _build/html _build/pdf/book.pdf \
+	    --edition "The full book, with solutions"
+	$(BIN)/python scripts/make_pdf.py _build/student/html \
+	    _build/pdf/problem-set.pdf --edition "Problem set"
 
 lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=book
