@@ -5,13 +5,14 @@
 # And for authors:
 #   make preview  serve the site on http://127.0.0.1:8000, rebuild it after
 #               every save; the open page reloads itself
+#   make pdf    print both editions to _build/pdf (book.pdf, problem-set.pdf)
 # And for readers who run the chapters:
 #   make lab    open the chapters as notebooks in Jupyter, as Binder does
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site preview test lab clean
+.PHONY: site preview test lab clean pdf
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +75,15 @@ browser:
 	    "sudo apt-get install chromium chromium-driver"; fi
 
 test: node_modules/.installed browser
+
+# The full book and the problem set as PDFs, printed by Debian's Chromium
+# from the built sites (scripts/make_pdf.py); pypdf comes with the test
+# tools, Chromium with the browser target.
+pdf: site student $(VENV)/.test-installed browser
+	$(BIN)/python scripts/make_pdf.py _build/html _build/pdf/book.pdf \
+	    --edition "The full book, with solutions"
+	$(BIN)/python scripts/make_pdf.py _build/student/html \
+	    _build/pdf/problem-set.pdf --edition "Problem set"
 
 lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=book

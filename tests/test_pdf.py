@@ -1,0 +1,268 @@
+"""`make pdf`: the full book and the problem set, printed by Chromium.
+
+Both PDFs are made once per session by ``scripts/make_pdf.py`` from the
+session's strict build (``built_book``) and from a student edition of it;
+their text (pypdf) and the boxes of their characters (pypdfium2) are
+checked. Without Chromium the tests skip (fail under ``CI=true``), as the
+browser tests do.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from book_tools import browser
+from book_tools.project import toc_pages
+
+pytestmark = pytest.mark.build
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_pdf.py"
+# The margins scripts/make_pdf.py asks Chromium for, in points.
+LEFT_MARGIN, RIGHT_MARGIN = 0.75 * 72, 0.75 * 72
+
+
+def fail_or_skip(reason: str) -> None:
+    """Skip on a contributor's machine; fail under CI, which must run."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+def student_site(built_book: Path, scratch: Path) -> Path:
+    """The student edition's site: the built book without solutions.
+
+    A stand-in for ``make student`` (``_build/student/html``) until that
+    build exists: a copy of the built site with every solution block
+    (sphinx-exercise's ``div.solution``, gated ones included) removed.
+    sphinx-exercise's own ``hide_solutions`` cannot build this book: it
+    fails on gated solutions (``solution_end_node``).
+    """
+    from bs4 import BeautifulSoup
+
+    site = scratch / "html"
+    shutil.copytree(built_book / "_build" / "html", site)
+    for page in toc_pages():
+        path = site / f"{page}.html"
+        soup = BeautifulSoup(path.read_text(), "html.parser")
+        for solution in soup.select("div.solution"):
+            solution.decompose()
+        path.write_text(str(soup))
+    return site
+
+
+def make_pdf(site: Path, output: Path, edition: str) -> Path:
+    """Run scripts/make_pdf.py as `make pdf` does; return the PDF."""
+    process = subprocess.run(
+        [sys.executable, str(SCRIPT), str(site), str(output),
+         "--edition", edition],
+        capture_output=True, text=True, timeout=900)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return output
+
+
+@pytest.fixture(scope="session")
+def sites(built_book, tmp_path_factory) -> dict[str, Path]:
+    """The two built sites: "book" (full) and "problem-set" (student)."""
+    return {
+        "book": built_book / "_build" / "html",
+        "problem-set": student_site(built_book,
+                                    tmp_path_factory.mktemp("student")),
+    }
+
+
+@pytest.fixture(scope="session")
+def pdfs(sites, tmp_path_factory) -> dict[str, Path]:
+    """Both PDFs, printed once per session."""
+    if browser.find_browser() is None:
+        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
+    folder = tmp_path_factory.mktemp("pdf")
+    return {
+        "book": make_pdf(sites["book"], folder / "book.pdf",
+                         "The full book, with solutions"),
+        "problem-set": make_pdf(sites["problem-set"],
+                                folder / "problem-set.pdf", "Problem set"),
+    }
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """The text of every page, as pypdf extracts it."""
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(pdf).pages]
+
+
+def squeeze(text: str) -> str:
+    """Text without whitespace or ligatures: immune to line wrapping."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def tag_texts(page: str, pattern: str) -> list[str]:
+    """The plain text of every match of ``pattern`` in an HTML page."""
+    found = re.findall(pattern, page, flags=re.S)
+    return [html_lib.unescape(re.sub(r"<[^>]+>", "", f)) for f in found]
+
+
+def chapter_titles(site: Path) -> list[str]:
+    """Every toc page's title (h1, permalink sign dropped)."""
+    titles = []
+    for page in toc_pages():
+        text = (site / f"{page}.html").read_text()
+        # The article's h1 (with its section number), not the theme's
+        # print-only header.
+        (h1,) = tag_texts(
+            text, r'<h1>((?:(?!</h1>).)*?)<a class="headerlink"')[:1]
+        titles.append(" ".join(h1.replace("#", "").split()))
+    return titles
+
+
+EDITIONS = ["book", "problem-set"]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_pdf_has_pages(pdfs, edition):
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdfs[edition])
+    assert len(reader.pages) > 2 * len(toc_pages())
+    # A4 portrait: 210 mm by 297 mm is 595.3 by 841.9 points (Chromium
+    # rounds to whole points).
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(595.3, abs=1)
+    assert float(box.height) == pytest.approx(841.9, abs=1)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_every_chapter_starts_a_page_at_its_contents_entry(
+        pdfs, sites, edition):
+    """Each chapter title is in the contents with the page it starts on."""
+    pages = page_texts(pdfs[edition])
+    titles = chapter_titles(sites[edition])
+    # The contents: from page 2 to the page before the landing page's.
+    end = next(index for index, page in enumerate(pages)
+               if index > 0 and squeeze(page).startswith(squeeze(titles[0])))
+    contents = unicodedata.normalize("NFKC", "\n".join(pages[1:end]))
+    for title in titles:
+        # The title, then its page number at the end of the line.
+        words = r"\s+".join(re.escape(word) for word in title.split())
+        match = re.search(words + r"\s*(\d+)\s*$", contents, flags=re.M)
+        assert match, f"{title!r} is not in the contents"
+        number = int(match.group(1))
+        # The title is on that page.
+        assert squeeze(title) in squeeze(pages[number - 1]), (title, number)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_outline_holds_every_chapter(pdfs, sites, edition):
+    from pypdf import PdfReader
+
+    def titles(items) -> list[str]:
+        out = []
+        for item in items:
+            out += titles(item) if isinstance(item, list) else [item.title]
+        return out
+
+    outline = {squeeze(t) for t in titles(PdfReader(pdfs[edition]).outline)}
+    for title in chapter_titles(sites[edition]):
+        assert squeeze(title) in outline, title
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_math_is_typeset(pdfs, edition):
+    text = "".join(page_texts(pdfs[edition]))
+    for tex in ("\\(", "\\[", "\\frac", "\\begin{", "$$"):
+        assert tex not in text, tex
+
+
+def solution_paragraphs(site: Path) -> list[str]:
+    """Plain paragraphs (no math, no code) of every solution."""
+    paragraphs = []
+    for page in toc_pages():
+        text = (site / f"{page}.html").read_text()
+        for block in re.findall(
+                r'<div class="solution[^"]*"[^>]*>(.*?)\n</div>', text,
+                flags=re.S):
+            for p in re.findall(r"<p>(.*?)</p>", block, flags=re.S):
+                if "math" in p or "<code" in p:
+                    continue
+                plain = html_lib.unescape(re.sub(r"<[^>]+>", "", p))
+                if len(squeeze(plain)) >= 40:
+                    paragraphs.append(plain)
+    return paragraphs
+
+
+def test_the_problem_set_holds_no_solution(pdfs, sites):
+    book = squeeze("".join(page_texts(pdfs["book"])))
+    problems = squeeze("".join(page_texts(pdfs["problem-set"])))
+    paragraphs = solution_paragraphs(sites["book"])
+    assert len(paragraphs) >= len(toc_pages()) // 2
+    for paragraph in paragraphs:
+        assert squeeze(paragraph) in book, paragraph
+        assert squeeze(paragraph) not in problems, paragraph
+    assert "Solutionto" in book
+    assert "Solutionto" not in problems
+    # Glued answers are pasted into solutions; the problem set's site has
+    # no solution block at all, so none of them can be printed.
+    for page in toc_pages():
+        text = (sites["problem-set"] / f"{page}.html").read_text()
+        assert 'class="solution' not in text, page
+    # Both editions keep every exercise.
+    exercises = []
+    for page in toc_pages():
+        exercises += re.findall(
+            r'<span class="caption-number">(Exercise [\d.]+) </span>',
+            (sites["book"] / f"{page}.html").read_text())
+    assert len(exercises) >= len(toc_pages())
+    for exercise in exercises:
+        assert squeeze(exercise) in book, exercise
+        assert squeeze(exercise) in problems, exercise
+
+
+def code_lines(site: Path) -> list[str]:
+    """Every line of every code cell and output block of the chapters."""
+    lines = []
+    for page in toc_pages():
+        text = (site / f"{page}.html").read_text()
+        for pre in tag_texts(text, r"<pre[^>]*>(.*?)</pre>"):
+            lines += [line for line in pre.splitlines()
+                      if len(squeeze(line)) >= 12]
+    return lines
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_code_line_is_cut(pdfs, sites, edition):
+    """Every code line is printed whole: wrapped, never clipped."""
+    text = squeeze("".join(page_texts(pdfs[edition])))
+    lines = code_lines(sites[edition])
+    assert lines
+    missing = [line for line in lines if squeeze(line) not in text]
+    assert not missing, missing[:5]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_character_crosses_the_margins(pdfs, edition):
+    """Every character's box lies inside the page's text column."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdfs[edition])
+    outside = []
+    for index in range(len(document)):
+        page = document[index]
+        width = page.get_width()
+        textpage = page.get_textpage()
+        for char in range(textpage.count_chars()):
+            if textpage.get_text_range(char, 1).isspace():
+                continue
+            left, _, right, _ = textpage.get_charbox(char)
+            if right > width - RIGHT_MARGIN + 1 or left < LEFT_MARGIN - 1:
+                outside.append((index + 1, textpage.get_text_range(char, 1),
+                                round(left), round(right)))
+    assert not outside, outside[:10]
