@@ -16,10 +16,11 @@ each starting on a new page with its title (parts get a page of their own).
 Ids and links are renamed per chapter so that cross-references become links
 inside the PDF. Math arrives as MathML from the build;
 ``book/_static/print.css`` makes it a printed book (no sidebars or
-buttons, code wrapped, figures kept whole). DevTools' ``Page.printToPDF`` prints it once with the headings as
-the PDF's outline (bookmarks); the outline gives the page on which each
-chapter and section starts; those numbers go into the table of contents and
-the book is printed again. Nothing leaves the machine: Jupyter Book's own
+buttons, code wrapped, figures kept whole). DevTools' ``Page.printToPDF``
+prints it once with the headings as the PDF's outline (bookmarks); the
+outline gives the page on which each chapter and section starts; those
+numbers go into the table of contents and the book is printed again.
+Nothing leaves the machine: Jupyter Book's own
 ``pdfhtml`` builder would download a browser, and LaTeX is heavy.
 """
 
