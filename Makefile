@@ -1,5 +1,6 @@
 # The two commands of the README. Each sets up what it needs first.
 #   make site   build the book into _build/html
+#   make student  the problem-set edition into _build/student/
 #   make test   lint every Python file, then run every test (the data, the
 #               chapters' numbers, the build, the browser)
 # And for readers who run the chapters:
@@ -8,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site test lab clean
+.PHONY: site student test lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,13 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.lab-installed
 # the site loses the files no reader loads: see scripts/build_book.py.
 site: $(VENV)/.site-installed
 	$(BIN)/python scripts/build_book.py . -W -n --keep-going
+
+# The problem-set edition: the same book without its solutions, with
+# starter notebooks that check answers; see scripts/build_student.py.
+#   site      _build/student/html
+#   notebooks _build/student/notebooks (one .ipynb per chapter, and a zip)
+student: $(VENV)/.site-installed $(MATHJAX_JS)
+	$(BIN)/python scripts/build_student.py . -W -n --keep-going
 
 # Ruff on every Python file of the repository (src, tests, tools, scripts,
 # benchmarks, _ext); its settings are in pyproject.toml.
