@@ -34,6 +34,12 @@ CSS = """\
   border-radius: 0.25rem;
 }
 .edition-banner p { margin: 0; }
+/* The theme's link colour is made for the page background; on the
+   banner's surface colour the text colour keeps the contrast (WCAG AA). */
+.edition-banner a {
+  color: var(--pst-color-text-base);
+  text-decoration: underline;
+}
 """
 
 

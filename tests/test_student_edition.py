@@ -569,3 +569,19 @@ def test_student_site_in_the_browser(student_reports):
         if report["untypeset"]:
             problems.append(f"{view}: raw TeX {report['untypeset']}")
     assert problems == []
+
+
+def test_the_patterns_find_every_answer_in_the_full_book(built_book):
+    # The control of (a): searched in the full book's site, every pattern
+    # set finds its problem's answer (1.2 asks for a figure, not a number).
+    texts = {
+        str(path): path.read_text("utf8")
+        for path in (built_book / "_build" / "html" / "book").glob("*.html")
+    }
+    for problem, patterns in answer_patterns().items():
+        hits = [
+            name for name, text in texts.items()
+            if (problem not in ONLY_IN or ONLY_IN[problem] in name)
+            and any(pattern.search(text) for pattern in patterns)
+        ]
+        assert hits, problem
