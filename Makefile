@@ -1,5 +1,6 @@
 # The two commands of the README. Each sets up what it needs first.
 #   make site   build the book into _build/html
+#   make student  the problem-set edition into _build/student/
 #   make test   lint every Python file, then run every test (the data, the
 #               chapters' numbers, the build, the browser)
 # And for authors:
@@ -12,7 +13,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site preview test lab clean pdf
+.PHONY: site student preview test lab clean pdf
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,13 @@ site: $(VENV)/.site-installed
 PORT ?= 8000
 preview: $(VENV)/.site-installed
 	$(BIN)/python scripts/preview.py --port $(PORT) $(SITE_FLAGS)
+
+# The problem-set edition: the same book without its solutions, with
+# starter notebooks that check answers; see scripts/build_student.py.
+#   site      _build/student/html
+#   notebooks _build/student/notebooks (one .ipynb per chapter, and a zip)
+student: $(VENV)/.site-installed
+	$(BIN)/python scripts/build_student.py . -W -n --keep-going
 
 # Ruff on every Python file of the repository (src, tests, tools, scripts,
 # benchmarks, _ext); its settings are in pyproject.toml.

@@ -10,6 +10,8 @@ the book, each chapter executes exactly once. A run that does not build
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,25 @@ def chapters_from_the_build(request, tmp_path_factory):
     )
     if builds and not os.environ.get("AUTODIFF_BOOK_PROJECT"):
         notebooks.read_from_build(lambda: build_once(tmp_path_factory))
+
+
+# The problem-set edition (make student), built once per session; the
+# student-edition and PDF tests share it.
+
+
+@pytest.fixture(scope="session")
+def student_edition(tmp_path_factory) -> Path:
+    """A fresh copy of the project with ``make student``'s build done.
+
+    Returns:
+        The copy's ``_build/student`` folder.
+    """
+    project = copy_project(tmp_path_factory.mktemp("student") / "project")
+    process = subprocess.run(
+        [sys.executable, str(project / "scripts" / "build_student.py"),
+         str(project), "-W", "-n", "--keep-going"],
+        cwd=project, capture_output=True, text=True, timeout=3600,
+    )
+    assert process.returncode == 0, (
+        process.stdout[-6000:] + process.stderr[-6000:])
+    return project / "_build" / "student"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -37,28 +36,6 @@ def fail_or_skip(reason: str) -> None:
     pytest.skip(reason)
 
 
-def student_site(built_book: Path, scratch: Path) -> Path:
-    """The student edition's site: the built book without solutions.
-
-    A stand-in for ``make student`` (``_build/student/html``) until that
-    build exists: a copy of the built site with every solution block
-    (sphinx-exercise's ``div.solution``, gated ones included) removed.
-    sphinx-exercise's own ``hide_solutions`` cannot build this book: it
-    fails on gated solutions (``solution_end_node``).
-    """
-    from bs4 import BeautifulSoup
-
-    site = scratch / "html"
-    shutil.copytree(built_book / "_build" / "html", site)
-    for page in toc_pages():
-        path = site / f"{page}.html"
-        soup = BeautifulSoup(path.read_text(), "html.parser")
-        for solution in soup.select("div.solution"):
-            solution.decompose()
-        path.write_text(str(soup))
-    return site
-
-
 def make_pdf(site: Path, output: Path, edition: str) -> Path:
     """Run scripts/make_pdf.py as `make pdf` does; return the PDF."""
     process = subprocess.run(
@@ -70,12 +47,11 @@ def make_pdf(site: Path, output: Path, edition: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sites(built_book, tmp_path_factory) -> dict[str, Path]:
+def sites(built_book, student_edition) -> dict[str, Path]:
     """The two built sites: "book" (full) and "problem-set" (student)."""
     return {
         "book": built_book / "_build" / "html",
-        "problem-set": student_site(built_book,
-                                    tmp_path_factory.mktemp("student")),
+        "problem-set": student_edition / "html",
     }
 
 

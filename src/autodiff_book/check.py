@@ -25,6 +25,20 @@ ROUNDED = 6e-4
 NOT_DONE_HINT = "replace the ... placeholder with your result and run again"
 
 
+class NotDone(NotImplementedError):
+    """A starter notebook's placeholder that the student has not filled in."""
+
+
+def todo(task: str):
+    """Stand for code the student writes; raise ``NotDone`` naming it.
+
+    Starter notebooks call it where a solution was, so running an
+    unfinished cell says what is left to do instead of failing somewhere
+    further down with an unrelated error.
+    """
+    raise NotDone(f"not done yet: {task}")
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of one check: ``passed`` and what to tell the student."""
@@ -427,6 +441,15 @@ PROBLEM_2_5_OPTIONS = (
 # Which option made the figure, stored as its position among the options
 # so that the module's source does not spell out the answer.
 _PROBLEM_2_5_INDEX = 1
+
+
+def problem_2_5_momenta() -> tuple[float, ...]:
+    """The momentum values behind problem 2.5's figure, to draw it.
+
+    The chapter's figure cell calls this instead of naming the values, so
+    that the problem-set edition's notebook does not spell out the answer.
+    """
+    return PROBLEM_2_5_OPTIONS[_PROBLEM_2_5_INDEX]
 
 
 def problem_2_5(momenta: Sequence[float]) -> Verdict:
