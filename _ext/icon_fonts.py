@@ -89,7 +89,8 @@ def subset_font(path: Path, unicodes: set[int]) -> None:
     options.layout_features = ["*"]
     options.notdef_outline = True
     options.ignore_missing_unicodes = True
-    font = TTFont(path)
+    # The head table keeps its date: a rebuild gives the same bytes.
+    font = TTFont(path, recalcTimestamp=False)
     flavor = font.flavor
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(unicodes))

@@ -285,8 +285,10 @@ while (walker.nextNode()) {
   if (!parent.getClientRects().length) { continue; }
   parts.push(node.textContent);
 }
+// A formula is typeset when it holds MathML (the book's build writes it)
+// or MathJax's output.
 const untypeset = Array.from(document.querySelectorAll(".math"))
-  .filter(el => !el.querySelector("mjx-container"))
+  .filter(el => !el.querySelector("math, mjx-container"))
   .map(el => el.textContent.trim().slice(0, 80));
 return {text: parts.join(" "), untypeset: untypeset};
 """
