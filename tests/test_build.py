@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -77,3 +79,34 @@ def test_a_healthy_probe_page_builds(tmp_path):
     )
     process = build(project)
     assert process.returncode == 0, process.stdout[-3000:]
+
+
+def test_the_site_builds_with_pip_alone(tmp_path):
+    """A clean copy, a venv from requirements.txt only, a plain build.
+
+    No npm and no node_modules: the design's ``jupyter-book build .``
+    must give the complete site, math included (MathML, written by the
+    build), with zero warnings.
+    """
+    project = copy_project(tmp_path / "project")
+    assert not (project / "node_modules").exists()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+         "-r", "requirements.txt"],
+        cwd=project, capture_output=True, text=True, timeout=1200,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    process = subprocess.run(
+        [str(venv / "bin" / "jupyter-book"), "build", ".", "-W", "-n",
+         "--keep-going"],
+        cwd=project, capture_output=True, text=True, timeout=1800,
+    )
+    assert process.returncode == 0, process.stdout[-3000:] + (
+        process.stderr[-3000:])
+    page = (project / "_build" / "html" / "book" / "momentum.html")
+    html = page.read_text()
+    assert html.count("<math") > 50
+    # No MathJax script: the page needs nothing to typeset in the browser.
+    assert re.findall(r"<script[^>]*mathjax[^>]*>", html, re.I) == []
