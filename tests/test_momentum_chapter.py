@@ -18,6 +18,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from autodiff_book.check import PROBLEM_2_5_OPTIONS
 from autodiff_book.data import load_dataset
 from autodiff_book.training import Momentum, PathRecorder, train_linear_model
 from tests.notebooks import BOOK, glued_values
@@ -26,15 +27,9 @@ LEARNING_RATE = 0.001
 EPOCHS = 50
 BATCH_SIZE = 32
 
-# The six answer options of problem 2.5, in the problem set's order.
-OPTION_SETS = (
-    (0.0, 0.1, 0.2, 0.3),
-    (0.0, 0.5, 0.9, 1.0),
-    (1.0, 0.9, 0.5, 0.1),
-    (0.2, 0.4, 0.6, 0.8),
-    (0.0, 1.0, 2.0, 3.0),
-    (-1.0, 0.0, 1.0, 2.0),
-)
+# The six answer options of problem 2.5, in the problem set's order: one
+# table, the self-checks'.
+OPTION_SETS = PROBLEM_2_5_OPTIONS
 
 
 @pytest.fixture(scope="module")
