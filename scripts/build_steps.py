@@ -62,6 +62,12 @@ DATA = "data"
 # A string in a chapter's code that names the data folder ("../data").
 DATA_PATH = re.compile(r"(^|[/\\])data([/\\]|$)")
 STATE_FILE = "dependencies.json"
+# What the pages are dressed in: static files, templates, extensions and
+# widgets. Sphinx copies static files only when it writes a page, and
+# re-reads no page when an extension changes, so an edit here alone would
+# never reach the site; ASSETS_FILE keeps their digest at the last build.
+ASSET_FOLDERS = ("book/_static", "_templates", "_ext", "_widgets")
+ASSETS_FILE = "assets.json"
 LOG_FILE = "executions.jsonl"
 # Files Sphinx and the themes copy into the site that no page ever loads:
 # source maps (only opened by a browser's developer tools), the theme's
@@ -97,6 +103,17 @@ def sphinx_config(root: Path) -> dict[str, Any]:
 def file_hash(path: Path) -> str:
     """SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assets_digest(root: Path) -> str:
+    """SHA-256 of every file in ``ASSET_FOLDERS``, names and bytes."""
+    sha = hashlib.sha256()
+    for folder in ASSET_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                sha.update(path.relative_to(root).as_posix().encode() + b"\0")
+                sha.update(file_hash(path).encode())
+    return sha.hexdigest()
 
 
 def package_modules(src: Path) -> dict[str, Path]:
@@ -548,20 +565,31 @@ def build_site(root: Path, build: Path, args: argparse.Namespace,
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build",
                str(root), *flags]
     # Sphinx re-reads only changed sources: after an invalidation every page
-    # must be rebuilt from the new outputs, once.
-    if filled is not None and filled.site_is_stale:
+    # must be rebuilt from the new outputs, once; after an edit of the
+    # pages' assets every page is written again with them.
+    assets_path = build / ASSETS_FILE
+    assets = assets_digest(root)
+    try:
+        assets_changed = json.loads(assets_path.read_text()) != assets
+    except (OSError, ValueError):
+        assets_changed = True
+    if (filled is not None and filled.site_is_stale) or assets_changed:
         command.append("--all")
     if args.toc:
         command += ["--toc", str(args.toc)]
     if args.path_output:
         command += ["--path-output", str(args.path_output)]
     start, clock = time.time(), time.perf_counter()
+    reason = ("outputs changed under unchanged pages"
+              if filled is not None and filled.site_is_stale
+              else "static files, templates or extensions changed")
     print("[build_book] jupyter-book build" + (
-        " --all (outputs changed under unchanged pages)"
-        if "--all" in command else ""), flush=True)
+        f" --all ({reason})" if "--all" in command else ""), flush=True)
     status = subprocess.run(command, check=False).returncode
     print(f"[build_book] jupyter-book build took "
           f"{time.perf_counter() - clock:.1f} s", flush=True)
+    if status == 0:
+        assets_path.write_text(json.dumps(assets))
     if status == 0 and filled is not None:
         filled.site_built(root, build, start)
     if (build / "html").is_dir():
