@@ -235,6 +235,63 @@ def test_page_weight_before_scrolling(reports, page):
     assert reports(page, "light", "phone")["weight_kb"] <= 450
 
 
+# A script tag in the head, and the attributes that let parsing go on.
+HEAD_SCRIPT = re.compile(r"<script\b([^>]*)\bsrc=\"([^\"]+)\"")
+STYLE_SHEET = re.compile(r"<link\b[^>]*rel=\"stylesheet\"[^>]*>")
+
+
+@pytest.mark.parametrize("page", [f"{page}.html" for page in CHAPTERS])
+def test_only_style_sheets_hold_back_the_first_paint(built_book, page):
+    """Every script file of a chapter's head is deferred (or async), but
+    the tiny documentation_options.js that inline scripts use; Sphinx's
+    search scripts and index stay on the search page; print.css waits for
+    print (issue 11: a phone drew no text for seconds)."""
+    html = (built_book / "_build" / "html" / page).read_text()
+    head = html[:html.index("</head>")]
+    scripts = HEAD_SCRIPT.findall(head)
+    assert scripts, "no script in the head"
+    blocking = [src for attributes, src in scripts
+                if "defer" not in attributes and "async" not in attributes]
+    assert [src.split("?")[0] for src in blocking] == [
+        "../_static/documentation_options.js"]
+    names = [src.split("?")[0].rsplit("/", 1)[-1] for _, src in scripts]
+    assert not {"searchtools.js", "language_data.js",
+                "searchindex.js"} & set(names), names
+    print_sheets = [link for link in STYLE_SHEET.findall(head)
+                    if "print.css" in link]
+    assert len(print_sheets) == 1 and 'media="print"' in print_sheets[0]
+
+
+def test_the_theme_style_sheet_keeps_only_the_icons_in_use(built_book):
+    """FontAwesome's table of ~1,900 icon rules is cut to the icons the
+    pages show (the icons themselves are checked on every page above)."""
+    css = (built_book / "_build" / "html" / "_static" / "styles"
+           / "pydata-sphinx-theme.css").read_text()
+    icon_rules = re.findall(r"\.fa-[\w-]+:+before\{content:", css)
+    assert 10 <= len(icon_rules) <= 100, len(icon_rules)
+    assert "sourceMappingURL" not in css
+
+
+def test_search_from_a_chapter_page(site, chrome):
+    """A chapter page, without Sphinx's search scripts, still searches:
+    Ctrl+K opens the theme's dialog, Enter lands on the results."""
+    browser.set_color_scheme(chrome, "light")
+    browser.set_device(chrome, "desktop")
+    chrome.get(f"{site}book/sgd.html")
+    chrome.execute_script(
+        "document.dispatchEvent(new KeyboardEvent('keydown', "
+        "{key: 'k', ctrlKey: true, bubbles: true}));")
+    field = chrome.switch_to.active_element
+    assert field.get_attribute("name") == "q", field.get_attribute("outerHTML")
+    field.send_keys("DataLoader\n")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "search.html" not in (
+            chrome.current_url):
+        time.sleep(0.1)
+    assert "search.html?q=DataLoader" in chrome.current_url
+    assert_ranked_first(search_results(chrome), "book/sgd.html")
+
+
 @pytest.mark.parametrize("page", [f"{page}.html" for page in CHAPTERS])
 def test_figures_load_lazily(built_book, page):
     html = (built_book / "_build" / "html" / page).read_text()
@@ -298,6 +355,11 @@ def search(driver, site: str, query: str) -> dict[str, int]:
     browser.set_color_scheme(driver, "light")
     browser.set_device(driver, "desktop")
     driver.get(f"{site}search.html?q={quote(query)}")
+    return search_results(driver)
+
+
+def search_results(driver) -> dict[str, int]:
+    """The pages on the open search page, with their scores."""
     deadline = time.monotonic() + 20
     summary = ""
     while time.monotonic() < deadline:
