@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -668,6 +669,44 @@ def test_history_error_messages_in_full():
         ({"rule": StepOnly()}, TypeError,
          "rule must have a reset() method (an UpdateRule such as SGD or "
          "Momentum), got "),
+        ({"rule": torch.optim.SGD([torch.zeros(1, requires_grad=True)],
+                                  lr=0.1)}, TypeError,
+         "rule is a torch.optim optimiser (SGD), which updates the tensors "
+         "it was built with; pass one of this module's rules instead, e.g. "
+         "Momentum(lr, momentum) for torch.optim.SGD(..., lr=lr, "
+         "momentum=momentum)"),
+        ({"x": torch.ones(10, 1, dtype=torch.long)}, TypeError,
+         "x must hold floating-point numbers, got torch.int64; convert it "
+         "with x.float()"),
+        ({"x": torch.tensor(1.0)}, ValueError,
+         "x and y must have the same number of samples, got shapes () and "
+         "(10, 1)"),
+        ({"y": torch.tensor(1.0)}, ValueError,
+         "x and y must have the same number of samples, got shapes (10, 1) "
+         "and ()"),
+        ({"x": column(10).flatten()}, ValueError,
+         "x and y must both have shape (N, 1), got (10,) and (10, 1); "
+         "reshape with .reshape(-1, 1)"),
+        ({"x_val": column(5)}, ValueError,
+         "pass both x_val and y_val, or neither"),
+        ({"initial": [0.0, 0.0]}, TypeError,
+         "initial must be a torch.Tensor, got list"),
+        # An array has a shape (2,) too: the message must not say
+        # "must be of shape (2,), got (2,)".
+        ({"initial": np.zeros(2)}, TypeError,
+         "initial must be a torch.Tensor, got ndarray"),
+        ({"initial": torch.zeros(3)}, ValueError,
+         "initial must be a tensor [slope, bias] of shape (2,), got shape "
+         "(3,)"),
+        ({"initial": torch.zeros(2, 1)}, ValueError,
+         "initial must be a tensor [slope, bias] of shape (2,), got shape "
+         "(2, 1)"),
+        ({"initial": torch.tensor([1, 2])}, TypeError,
+         "initial must hold floating-point numbers, got torch.int64; "
+         "convert it with initial.float()"),
+        ({"initial": torch.zeros(2).to("meta")}, TypeError,
+         "initial is a meta tensor (a shape without data): create it on "
+         "the CPU"),
     ],
 )
 def test_input_errors_in_full(arguments, error, message):
@@ -741,3 +780,132 @@ def test_path_recorder_used_by_hand_records_from_the_first_step():
     torch.testing.assert_close(
         recorder.path, torch.tensor([[1.0, 2.0], [0.0, 3.0]])
     )
+
+
+def test_mean_squared_error_message_in_full():
+    with pytest.raises(ValueError) as caught:
+        mean_squared_error(torch.zeros(5, 1), torch.zeros(5))
+    assert str(caught.value) == (
+        "predictions and targets must have the same shape, got (5, 1) and "
+        "(5,); reshape one of them (e.g. with .reshape(-1, 1)) instead of "
+        "letting the subtraction broadcast"
+    )
+
+
+@pytest.mark.parametrize("rule", [SGD(0.01), Momentum(0.01, 0.9)], ids=repr)
+def test_step_without_gradient_message_in_full(rule):
+    with pytest.raises(RuntimeError) as caught:
+        rule.step(torch.zeros(2, requires_grad=True))
+    assert str(caught.value) == (
+        "parameters.grad is None: call loss.backward() before step()"
+    )
+
+
+def test_a_new_momentum_rule_needs_no_reset():
+    # b_0 = g_0 holds for a rule used straight after construction, as by
+    # hand in the chapters: compare with torch.optim.SGD fed the same
+    # gradients.
+    rule = Momentum(0.1, 0.5)
+    ours = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([theirs], lr=0.1, momentum=0.5)
+    gradients = [[2.0, -4.0], [1.0, 1.0], [-3.0, 0.5]]
+    for gradient in gradients:
+        ours.grad = torch.tensor(gradient, dtype=torch.float64)
+        theirs.grad = torch.tensor(gradient, dtype=torch.float64)
+        rule.step(ours)
+        optimizer.step()
+        torch.testing.assert_close(
+            ours.detach(), theirs.detach(), **TOLERANCE_64
+        )
+    # b_0 = [2, -4], b_1 = [2, -1], b_2 = [-2, 0]: theta moved by -0.1 * sum.
+    torch.testing.assert_close(
+        ours.detach(),
+        torch.tensor([0.8, 2.5], dtype=torch.float64),
+        **TOLERANCE_64,
+    )
+
+
+def test_the_default_seed_is_zero(data):
+    x, y = data[0][:64], data[1][:64]
+    runs = {
+        seed: train_linear_model(
+            x, y, rule=SGD(0.01), epochs=1, batch_size=8, **seed_argument
+        )
+        for seed, seed_argument in [
+            ("default", {}), (0, {"seed": 0}), (1, {"seed": 1}),
+        ]
+    }
+    assert runs["default"][1].update_losses == runs[0][1].update_losses
+    assert torch.equal(runs["default"][0], runs[0][0])
+    # Seeds 0 and 1 shuffle differently, so the comparison can fail.
+    assert runs["default"][1].update_losses != runs[1][1].update_losses
+
+
+def test_initial_parameters_take_the_dtype_of_the_data():
+    x = column(10)
+    y = 2 * x + 1
+    runs = [
+        train_linear_model(
+            x, y, rule=SGD(0.1), epochs=2,
+            initial=torch.tensor([0.5, -0.5], dtype=dtype),
+        )
+        for dtype in (torch.float64, torch.float32)
+    ]
+    (wide, wide_history), (narrow, narrow_history) = runs
+    assert wide.dtype == narrow.dtype == torch.float32
+    assert wide.shape == (2,)
+    assert torch.equal(wide, narrow)
+    assert wide_history.update_losses == narrow_history.update_losses
+    assert [s.dtype for s in wide_history.snapshots] == [torch.float32] * 2
+
+
+def test_a_first_loss_that_is_not_finite_returns_the_initial_parameters():
+    # 1e20 * x squared overflows float32 at the very first batch: no update
+    # has happened, so the parameters returned are the initial ones.
+    initial = torch.tensor([1e20, 0.0])
+    settings = {
+        "x": column(10), "y": column(10), "rule": SGD(0.1), "epochs": 3,
+        "initial": initial,
+    }
+    parameters, history = train_linear_model(**settings, on_divergence="stop")
+    assert torch.equal(parameters, initial)
+    assert history.diverged_at == 0
+    assert history.returned_after == 0
+    assert history.update_losses == history.epoch_train_losses == []
+    with pytest.raises(DivergenceError) as caught:
+        train_linear_model(**settings)
+    assert str(caught.value) == (
+        "training diverged: the batch loss became inf or nan at update 0 "
+        "(counting from 0), in epoch 1 of 3 (counting from 1); try a "
+        "smaller learning rate"
+    )
+
+
+def test_a_full_set_loss_that_is_not_finite_is_a_divergence():
+    # The training batches stay finite, but after the first update the
+    # validation inputs of 1e20 square to more than float32 can hold:
+    # the divergence is found by the full-set loss at the end of epoch 1.
+    initial = torch.tensor([1.0, 0.0])
+    settings = {
+        "x": column(10), "y": column(10), "rule": SGD(0.1), "epochs": 3,
+        "x_val": torch.full((4, 1), 1e20), "y_val": torch.zeros(4, 1),
+        "initial": initial,
+    }
+    parameters, history = train_linear_model(**settings, on_divergence="stop")
+    # One batch per epoch: one update was made, so the parameters before
+    # it, the initial ones, are returned.
+    assert history.diverged_at == 1
+    assert history.returned_after == 0
+    assert torch.equal(parameters, initial)
+    assert len(history.update_losses) == 1
+    assert history.epoch_train_losses == history.epoch_val_losses == []
+    assert history.snapshots == []
+    with pytest.raises(DivergenceError) as caught:
+        train_linear_model(**settings)
+    assert str(caught.value) == (
+        "training diverged: the full-set loss became inf or nan at update 1 "
+        "(counting from 0), in epoch 1 of 3 (counting from 1); try a "
+        "smaller learning rate"
+    )
+    assert caught.value.history.diverged_at == 1

@@ -250,12 +250,14 @@ def _check_pair(x, y, x_name: str, y_name: str) -> None:
 def _initial_parameters(initial, dtype: torch.dtype) -> torch.Tensor:
     if initial is None:
         return torch.zeros(2, dtype=dtype, requires_grad=True)
-    if not isinstance(initial, torch.Tensor) or initial.shape != (2,):
+    # The tensor check comes first: a numpy array also has a .shape, and
+    # "must be a tensor of shape (2,), got (2,)" would explain nothing.
+    check_tensor("initial", initial, floating=True)
+    if initial.shape != (2,):
         raise ValueError(
             "initial must be a tensor [slope, bias] of shape (2,), got "
-            f"{getattr(initial, 'shape', type(initial).__name__)}"
+            f"shape {tuple(initial.shape)}"
         )
-    check_tensor("initial", initial, floating=True)
     check_finite("initial", initial)
     return initial.detach().to(dtype).clone().requires_grad_(True)
 
