@@ -451,3 +451,75 @@ def test_the_data_set_is_float32_whatever_the_default_dtype():
         torch.set_default_dtype(previous)
     assert x.dtype == y.dtype == torch.float32
     assert data.tensor_bytes(x) == (COMMITTED / "X.pt").read_bytes()
+
+
+def test_the_command_line_help_in_full(monkeypatch, capsys):
+    # What `python -m autodiff_book.data --help` shows: the module's first
+    # docstring line and what each argument does. argparse names the
+    # program after sys.argv[0] and wraps at $COLUMNS: both pinned here.
+    monkeypatch.setattr(sys, "argv", [str(Path(data.__file__))])
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as caught:
+        data.main(["--help"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == (
+        "usage: data.py [-h] [--force] directory\n"
+        "\n"
+        "The book's regression data set: generate it reproducibly, load it "
+        "safely.\n"
+        "\n"
+        "positional arguments:\n"
+        "  directory   where to write\n"
+        "\n"
+        "options:\n"
+        "  -h, --help  show this help message and exit\n"
+        "  --force     replace X.pt and y.pt even if their content differs\n"
+    )
+
+
+def test_the_folder_beside_the_source_wins_over_one_above_the_cwd(
+    tmp_path, monkeypatch
+):
+    # Both folders hold X.pt (and only X.pt): the editable install's own
+    # data/ comes first, whatever the working directory offers.
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    source = tmp_path / "pkg" / "src" / "autodiff_book" / "data.py"
+    monkeypatch.setattr(data, "__file__", str(source))
+    for folder in (tmp_path / "pkg" / "data", tmp_path / "work" / "data"):
+        folder.mkdir(parents=True)
+        (folder / "X.pt").write_bytes(b"")
+    monkeypatch.chdir(tmp_path / "work")
+    assert data.find_data_dir() == tmp_path / "pkg" / "data"
+
+
+def test_pickled_code_is_refused_even_if_the_environment_allows_it(
+    tmp_path, monkeypatch
+):
+    # torch.load honours TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD (and then runs
+    # pickled code) unless the call says weights_only=True itself.
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    path, marker = tmp_path / "X.pt", tmp_path / "ran"
+    path.write_bytes(pickle.dumps(Payload(marker), protocol=2))
+    with pytest.raises(DataFormatError) as caught:
+        load_tensor(path, sha256=None)
+    assert str(caught.value) == (
+        f"data file {path} holds something other than tensors and was "
+        "refused without being run (UnpicklingError)"
+    )
+    assert not marker.exists()
+
+
+def test_a_tensor_saved_from_a_gpu_loads_onto_the_cpu(tmp_path, monkeypatch):
+    # A data set of one's own may come from a machine with a GPU: the file
+    # then says "cuda:0". Saving with that location tag makes such a file
+    # here; it must load onto the CPU, with or without a GPU present.
+    values = torch.arange(3.0).reshape(3, 1)
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            torch.serialization, "location_tag", lambda storage: "cuda:0"
+        )
+        torch.save(values, tmp_path / "X.pt")
+    loaded = load_tensor(tmp_path / "X.pt", sha256=None)
+    assert loaded.device == torch.device("cpu")
+    assert loaded.shape == values.shape
+    assert torch.equal(loaded, values)

@@ -262,3 +262,22 @@ def test_value_type_error_names_the_type_given():
     with pytest.raises(TypeError) as caught:
         Value("1.0")
     assert str(caught.value) == "Value holds a real number, got str"
+
+
+def test_negation_records_one_product_with_the_constant_minus_one():
+    # The recorded graph is what the book's engine section shows a reader
+    # (_prev, _op): -a is one multiplication of a by a leaf holding -1,
+    # and a - b adds that product to a.
+    a, b = Value(2.0), Value(-3.0)
+    negated = -a
+    assert negated._op == "*"
+    assert negated.data == -2.0
+    first, constant = negated._prev
+    assert first is a
+    assert (constant.data, constant._op, constant._prev) == (-1.0, "", ())
+    difference = a - b
+    assert difference._op == "+"
+    assert difference._prev[0] is a
+    product = difference._prev[1]
+    assert product._op == "*" and product._prev[0] is b
+    assert (product._prev[1].data, product._prev[1]._prev) == (-1.0, ())

@@ -396,6 +396,8 @@ def test_draw_graph_looks_as_designed():
             edge = PALETTE[0].lower() if node.is_leaf else "#222222"
             assert mpl.colors.to_hex(patch.get_facecolor()) == face
             assert mpl.colors.to_hex(patch.get_edgecolor()) == edge
+            # The box outline is a touch heavier than the arrows (1.4).
+            assert patch.get_linewidth() == pytest.approx(1.5)
             assert box.get_fontsize() == 13
             weight = "bold" if node is graph.output else "normal"
             assert box.get_fontweight() == weight
@@ -463,3 +465,63 @@ def test_describe_graph_error_messages_in_full():
         f"{MAX_DRAWN_NODES} a drawing can show legibly; read it with "
         "describe_graph(walk_graph(output)) instead"
     )
+
+
+def test_walk_graph_error_messages_in_full():
+    with pytest.raises(TypeError) as caught:
+        walk_graph(2.0)
+    assert str(caught.value) == "walk_graph needs a torch.Tensor, got float"
+    with pytest.raises(ValueError) as caught:
+        walk_graph(torch.tensor(2.0))
+    assert str(caught.value) == (
+        "this tensor has no grad_fn: it is a leaf or was computed without "
+        "requires_grad, so there is no graph to draw"
+    )
+    with pytest.raises(TypeError) as caught:
+        describe_graph("mul <- x")
+    assert str(caught.value) == "describe_graph needs a Graph, got str"
+
+
+def test_an_input_used_three_times_gives_three_arrows_apart():
+    # torch.stack([a, a, a]) records a three times: three equal edges,
+    # which must bend to three different arcs, symmetric about the straight
+    # line, 0.3 apart as for an input used twice.
+    a = torch.tensor(1.0, requires_grad=True)
+    graph = walk_graph(torch.stack([a, a, a]).sum(), {"a": a})
+    assert graph.edges == ((0, 1), (0, 1), (0, 1), (1, 2))
+    figure, axes = draw_graph(graph)
+    try:
+        arrows = [t for t in axes.texts if isinstance(t, Annotation)]
+        bends = [
+            arrow.arrow_patch.get_connectionstyle().rad for arrow in arrows
+        ]
+        assert bends == pytest.approx([-0.3, 0.0, 0.3, 0.0])
+    finally:
+        plt.close(figure)
+
+
+def test_labels_stay_black_and_centred_on_their_node_in_a_dark_style():
+    # A reader's dark style (white text) must not make the labels vanish
+    # on their light boxes, and each label sits centred on its node, where
+    # its arrows end.
+    output, names = two_inputs()
+    graph = walk_graph(output, names)
+    position = layout_graph(graph)
+    with plt.style.context("dark_background"):
+        figure, axes = draw_graph(graph)
+    try:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        boxes = [t for t in axes.texts if not isinstance(t, Annotation)]
+        for box, node in zip(boxes, graph.nodes, strict=True):
+            assert mpl.colors.to_rgba(box.get_color()) == (0.0, 0.0, 0.0, 1.0)
+            extent = box.get_window_extent(renderer)
+            centre = axes.transData.transform(position[node.index])
+            assert (extent.x0 + extent.x1) / 2 == pytest.approx(
+                centre[0], abs=1.0
+            )
+            assert (extent.y0 + extent.y1) / 2 == pytest.approx(
+                centre[1], abs=1.0
+            )
+    finally:
+        plt.close(figure)

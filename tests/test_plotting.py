@@ -383,3 +383,24 @@ def test_paths_of_exact_numbers_are_read_as_floats():
     path = [[Decimal("0"), Decimal("0")], [Decimal("0.5"), Decimal("-1")]]
     _, axes = plot_trajectories(x, y, {0.5: path})
     np.testing.assert_array_equal(axes.get_lines()[0].get_ydata(), [0, -1])
+
+
+def test_more_paths_than_styles_pair_each_line_style_with_its_marker():
+    # LINE_STYLES and MARKERS pair entry by entry (the module's promise):
+    # path k is drawn with entry k % 7 of both, past the seventh path too,
+    # where the figure's own six-entry cycle would give "--" to the eighth.
+    x, y = random_data()
+    paths = {
+        mu / 10: np.array([[0.0, 0.0], [0.1 * mu, -0.2]]) for mu in range(9)
+    }
+    figure, axes = plot_trajectories(x, y, paths)
+    try:
+        lines = axes.get_lines()[: len(paths)]
+        for index, line in enumerate(lines):
+            entry = index % len(LINE_STYLES)
+            reference = plt.Line2D([], [], linestyle=LINE_STYLES[entry])
+            assert line.get_linestyle() == reference.get_linestyle()
+            assert line.get_marker() == MARKERS[entry]
+        assert lines[7].get_linestyle() == "-"
+    finally:
+        plt.close(figure)

@@ -204,3 +204,30 @@ def test_grids_of_exact_numbers_are_read_as_floats():
     surface = mse_surface(SAMPLES, SAMPLES, [Decimal("1")], [Decimal("0")])
     assert surface.shape == (1, 1)
     assert surface[0, 0] == 0.0
+
+
+def exact_fit(x, y) -> tuple[float, float]:
+    """The least-squares line in exact rational arithmetic, then rounded."""
+    from fractions import Fraction
+
+    xs, ys = [Fraction(v) for v in x], [Fraction(v) for v in y]
+    x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum(
+        (a - x_mean) * (b - y_mean) for a, b in zip(xs, ys, strict=True)
+    ) / sum((a - x_mean) ** 2 for a in xs)
+    return float(slope), float(y_mean - slope * x_mean)
+
+
+@pytest.mark.parametrize("shift", [1e7, 1.7e9, -3e8])
+def test_least_squares_fit_keeps_its_precision_far_from_the_origin(shift):
+    # Data on a line far from (0, 0): the centred sums keep every digit of
+    # the slope, where sums of raw x and y would mix in rounding errors of
+    # size shift**2. The bias, y_mean - slope * x_mean, is a difference of
+    # numbers of size shift, hence its looser tolerance.
+    generator = np.random.default_rng(4)
+    x = shift + generator.uniform(-2, 4, 50)
+    y = 2.5 * x - 1 + generator.normal(0, 0.5, 50)
+    slope, bias = least_squares_fit(x, y)
+    expected_slope, expected_bias = exact_fit(x, y)
+    assert slope == pytest.approx(expected_slope, rel=1e-12)
+    assert bias == pytest.approx(expected_bias, rel=1e-9)
