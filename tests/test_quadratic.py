@@ -711,3 +711,27 @@ def test_regime_takes_a_tolerance_of_zero():
     assert quadratic.regime(1.0, 0.25, 1.0, tolerance=1.0) == (
         "critically damped"
     )
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "momentum", "curvature"),
+    [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0)],
+)
+def test_regime_of_an_overflowing_product_is_divergent(
+    learning_rate, momentum, curvature
+):
+    # γλ (or 4μ) overflows a float: the iteration, written out, leaves the
+    # finite numbers within three steps; the regime must not call it a
+    # zig-zag.
+    w, running_sum = 1.0, None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(3):
+            g = curvature * w
+            running_sum = g if running_sum is None else (
+                momentum * running_sum + g
+            )
+            w = w - learning_rate * running_sum
+    assert not math.isfinite(w)
+    assert quadratic.regime(learning_rate, momentum, curvature) == (
+        "divergent"
+    )

@@ -289,7 +289,8 @@ def regime(
     tolerance = _check_real("tolerance", tolerance)
     if tolerance < 0:
         raise ValueError(f"tolerance must be at least 0, got {tolerance!r}")
-    if convergence_rate(gamma, mu, lam) >= 1:
+    # "not < 1" rather than ">= 1": when γλ overflows the rate is nan.
+    if not convergence_rate(gamma, mu, lam) < 1:
         return "divergent"
     trace = 1 + mu - gamma * lam
     discriminant = trace * trace - 4 * mu
