@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -113,7 +115,12 @@ def test_eigen_decomposition_matches_eigh(stats):
 
 @pytest.mark.parametrize(
     ("mean_xx", "mean_x"),
-    [(4.0, 0.0), (0.25, 0.0), (1.0, 0.0), (2.0, 1.0), (1.5, -1.0)],
+    [
+        (4.0, 0.0), (0.25, 0.0), (1.0, 0.0), (2.0, 1.0), (1.5, -1.0),
+        # <x²> < 1 with <x> != 0: the second row's solution is the longer
+        # one, and it comes out with a negative slope part to flip.
+        (0.5, 0.1), (0.5, -0.1), (0.3, 0.5),
+    ],
 )
 def test_eigen_decomposition_of_special_cases(mean_xx, mean_x):
     # Centred data (mean_x = 0) gives a diagonal Hessian; variance 1 a
@@ -280,7 +287,9 @@ def test_heavy_ball_matches_the_package_rule_and_torch(
 
 
 def test_heavy_ball_overflows_quietly(stats):
-    path = quadratic.heavy_ball(stats, 0.001, 3.0, 2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not even a RuntimeWarning
+        path = quadratic.heavy_ball(stats, 0.001, 3.0, 2000)
     assert path.shape == (2001, 2)
     assert not np.all(np.isfinite(path[-1]))
 
@@ -337,3 +346,392 @@ def test_bad_input_is_refused_with_a_clear_message(stats, call, error,
                                                    match):
     with pytest.raises(error, match=match):
         call(stats)
+
+
+# Each public function with arguments it accepts, and the kind of check
+# each argument promises: "positive" or any finite "real" number.
+CHECKED_ARGUMENTS = {
+    "recurrence_matrix": (
+        dict(learning_rate=0.1, momentum=0.5, curvature=1.0),
+        dict(learning_rate="positive", momentum="real",
+             curvature="positive"),
+    ),
+    "characteristic_roots": (
+        dict(learning_rate=0.1, momentum=0.5, curvature=1.0),
+        dict(learning_rate="positive", momentum="real",
+             curvature="positive"),
+    ),
+    "convergence_rate": (
+        dict(learning_rate=0.1, momentum=0.5, curvature=1.0),
+        dict(learning_rate="positive", momentum="real",
+             curvature="positive"),
+    ),
+    "regime": (
+        dict(learning_rate=0.1, momentum=0.5, curvature=1.0),
+        dict(learning_rate="positive", momentum="real",
+             curvature="positive"),
+    ),
+    "largest_stable_learning_rate": (
+        dict(curvature=1.0, momentum=0.5),
+        dict(curvature="positive", momentum="real"),
+    ),
+    "critical_momentum": (
+        dict(learning_rate=0.1, curvature=1.0),
+        dict(learning_rate="positive", curvature="positive"),
+    ),
+    "heavy_ball": (
+        dict(learning_rate=0.1, momentum=0.5, steps=3),
+        dict(learning_rate="positive", momentum="real"),
+    ),
+}
+
+# A bad value, what is wrong with it for a "real" and a "positive"
+# argument (None: accepted), and how the message shows it.
+BAD_VALUES = [
+    ("0.5", TypeError, "must be a number", "must be a number", "'0.5'"),
+    (True, TypeError, "must be a number", "must be a number", "True"),
+    (None, TypeError, "must be a number", "must be a number", "None"),
+    (1 + 0j, TypeError, "must be a number", "must be a number", "(1+0j)"),
+    (math.nan, ValueError, "must be a finite number",
+     "must be a finite number", "nan"),
+    (-math.inf, ValueError, "must be a finite number",
+     "must be a finite number", "-inf"),
+    (0.0, ValueError, None, "must be positive", "0.0"),
+    (-0.75, ValueError, None, "must be positive", "-0.75"),
+    (np.float64(-0.25), ValueError, None, "must be positive", "-0.25"),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "argument"),
+    [
+        (function, argument)
+        for function, (_, kinds) in CHECKED_ARGUMENTS.items()
+        for argument in kinds
+    ],
+)
+@pytest.mark.parametrize(
+    ("value", "error", "as_real", "as_positive", "shown"), BAD_VALUES
+)
+def test_every_argument_is_checked_and_named(
+    stats, function, argument, value, error, as_real, as_positive, shown
+):
+    valid, kinds = CHECKED_ARGUMENTS[function]
+    call = getattr(quadratic, function)
+    args = (stats,) if function == "heavy_ball" else ()
+    problem = as_real if kinds[argument] == "real" else as_positive
+    kwargs = {**valid, argument: value}
+    if problem is None:  # a real argument takes zero and negatives
+        call(*args, **kwargs)
+        return
+    message = f"{argument} {problem}, got {shown}"
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        call(*args, **kwargs)
+
+
+def test_the_smallest_positive_float_is_positive(stats):
+    tiny = 5e-324
+    assert quadratic.critical_momentum(tiny, 1.0) == pytest.approx(1.0)
+    assert quadratic.largest_stable_learning_rate(1e300, 0.0) == 2e-300
+    assert quadratic.recurrence_matrix(tiny, 0.0, 1.0)[0, 0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda s: quadratic.hessian({"mean_xx": 1}), TypeError,
+         "stats must be a SufficientStatistics (see sufficient_statistics)"
+         ", got dict"),
+        (lambda s: quadratic.gradient(None, [0.0, 0.0]), TypeError,
+         "stats must be a SufficientStatistics (see sufficient_statistics)"
+         ", got NoneType"),
+        (lambda s: quadratic.loss((1, 0, 0, 0, 0), [0.0, 0.0]), TypeError,
+         "stats must be a SufficientStatistics (see sufficient_statistics)"
+         ", got tuple"),
+        (lambda s: quadratic.minimiser("stats"), TypeError,
+         "stats must be a SufficientStatistics (see sufficient_statistics)"
+         ", got str"),
+        (lambda s: quadratic.eigen_decomposition({"mean_xx": 1.0}),
+         TypeError, "stats must be a SufficientStatistics (see "
+         "sufficient_statistics), got dict"),
+        (lambda s: quadratic.regime(0.1, 0.5, 1.0, tolerance="1e-9"),
+         TypeError, "tolerance must be a number, got '1e-9'"),
+        (lambda s: quadratic.regime(0.1, 0.5, 1.0, tolerance=math.nan),
+         ValueError, "tolerance must be a finite number, got nan"),
+        (lambda s: quadratic.regime(0.1, 0.5, 1.0, tolerance=-1e-12),
+         ValueError, "tolerance must be at least 0, got -1e-12"),
+        (lambda s: quadratic.heavy_ball([1.0], 0.1, 0.5, 3), TypeError,
+         "stats must be a SufficientStatistics (see sufficient_statistics)"
+         ", got list"),
+        (lambda s: quadratic.gradient(s, [1.0]), ValueError,
+         "theta must be a finite [slope, bias] pair, got [1.0]"),
+        (lambda s: quadratic.gradient(s, [[1.0, 2.0]]), ValueError,
+         "theta must be a finite [slope, bias] pair, got [[1.0, 2.0]]"),
+        (lambda s: quadratic.loss(s, [1.0, math.nan]), ValueError,
+         "theta must be a finite [slope, bias] pair, got [1.0, nan]"),
+        (lambda s: quadratic.loss(s, (math.inf, 0.0)), ValueError,
+         "theta must be a finite [slope, bias] pair, got (inf, 0.0)"),
+        (lambda s: quadratic.minimiser(
+            quadratic.SufficientStatistics(4.0, 2.0, 0, 0, 0)),
+         ValueError, "stats describe inputs that are all equal (variance "
+         "0.0): the slope is not determined"),
+        (lambda s: quadratic.minimiser(
+            quadratic.SufficientStatistics(1.0, 2.0, 0, 0, 0)),
+         ValueError, "stats describe inputs that are all equal (variance "
+         "-3.0): the slope is not determined"),
+        (lambda s: quadratic.eigen_decomposition(
+            quadratic.SufficientStatistics(4.0, 2.0, 0, 0, 0)),
+         ValueError, "stats describe inputs that are all equal: the "
+         "Hessian is singular and the bowl has a flat direction"),
+        (lambda s: quadratic.largest_stable_learning_rate(1.0, 1.0),
+         ValueError, "momentum must lie strictly between -1 and 1, got "
+         "1.0: otherwise no learning rate converges"),
+        (lambda s: quadratic.largest_stable_learning_rate(1.0, -1),
+         ValueError, "momentum must lie strictly between -1 and 1, got "
+         "-1.0: otherwise no learning rate converges"),
+        (lambda s: quadratic.largest_stable_learning_rate(2.0, 7.5),
+         ValueError, "momentum must lie strictly between -1 and 1, got "
+         "7.5: otherwise no learning rate converges"),
+        (lambda s: quadratic.heavy_ball(s, 0.1, 0.5, 2.5), TypeError,
+         "steps must be an int, got 2.5"),
+        (lambda s: quadratic.heavy_ball(s, 0.1, 0.5, True), TypeError,
+         "steps must be an int, got True"),
+        (lambda s: quadratic.heavy_ball(s, 0.1, 0.5, "3"), TypeError,
+         "steps must be an int, got '3'"),
+        (lambda s: quadratic.heavy_ball(s, 0.1, 0.5, -1), ValueError,
+         "steps must be at least 0, got -1"),
+        (lambda s: quadratic.heavy_ball(s, 0.1, 0.5, 3, start=(0, 0, 0)),
+         ValueError, "start must be a finite [slope, bias] pair, got "
+         "(0, 0, 0)"),
+        (lambda s: quadratic.heavy_ball(s, 0.1, 0.5, 3, start=(0, -math.inf)),
+         ValueError, "start must be a finite [slope, bias] pair, got "
+         "(0, -inf)"),
+    ],
+)
+def test_errors_say_what_is_wrong_in_full(stats, call, error, message):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        call(stats)
+
+
+@pytest.mark.parametrize(
+    ("mean_xx", "expected_small", "expected_large"),
+    [
+        (0.25, (1.0, 0.0), (0.0, 1.0)),  # the slope axis is the flatter
+        (2.0, (0.0, 1.0), (1.0, 0.0)),  # the bias axis is the flatter
+        (1.0, (1.0, 0.0), (0.0, 1.0)),  # a round bowl: both axes
+    ],
+)
+def test_centred_inputs_give_the_axes_themselves(mean_xx, expected_small,
+                                                 expected_large):
+    # Centred inputs make the Hessian diagonal, 2 diag(<x²>, 1): its
+    # eigenvectors are the slope axis (1, 0) and the bias axis (0, 1),
+    # each pointing the documented way.
+    stats = quadratic.SufficientStatistics(mean_xx, 0.0, 0.0, 0.0, 0.0)
+    eigen = quadratic.eigen_decomposition(stats)
+    assert (eigen.curvature_small, eigen.curvature_large) == tuple(
+        sorted((2 * mean_xx, 2.0))
+    )
+    assert eigen.direction_small == expected_small
+    assert eigen.direction_large == expected_large
+
+
+@pytest.mark.parametrize(
+    ("mean_xx", "mean_x"),
+    # Half the gap between the curvatures is exactly 1 in both: the
+    # Hessians are [[4, 0], [0, 2]] and [[2, 1], [1, 2]].
+    [(2.0, 0.0), (1.0, 0.5)],
+)
+def test_eigen_decomposition_when_the_half_gap_is_one(mean_xx, mean_x):
+    stats = quadratic.SufficientStatistics(mean_xx, mean_x, 0.0, 0.0, 0.0)
+    check_eigen(quadratic.hessian(stats), quadratic.eigen_decomposition(
+        stats
+    ))
+
+
+def test_summary_holds_every_documented_value(data):
+    x, y = (t[:, 0].numpy() for t in data)
+    summary = quadratic.quadratic_summary(*data)
+    averages = dict(
+        mean_xx=np.mean(x * x), mean_x=np.mean(x), mean_xy=np.mean(x * y),
+        mean_y=np.mean(y), mean_yy=np.mean(y * y),
+    )
+    design = np.column_stack([x, np.ones_like(x)])
+    (slope, bias), *_ = np.linalg.lstsq(design, y, rcond=None)
+    hessian_matrix = 2 * design.T @ design / len(x)
+    values, vectors = np.linalg.eigh(hessian_matrix)
+    vectors = vectors * np.sign(vectors[0])  # non-negative slope parts
+    expected = {
+        **averages,
+        "slope_star": slope,
+        "bias_star": bias,
+        "loss_star": np.mean((slope * x + bias - y) ** 2),
+        "curvature_small": values[0],
+        "curvature_large": values[1],
+        "direction_small_slope": vectors[0, 0],
+        "direction_small_bias": vectors[1, 0],
+        "direction_large_slope": vectors[0, 1],
+        "direction_large_bias": vectors[1, 1],
+        "condition_number": values[1] / values[0],
+    }
+    assert list(summary) == list(expected)
+    for key, value in expected.items():
+        assert summary[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_regime_at_the_edges_of_its_tolerance():
+    # γλ = 0.5 and μ = 1/16: the trace is 0.5625 and the discriminant
+    # 0.5625² - 0.25 = 0.06640625, all exact in binary.
+    discriminant = 0.5625**2 - 4 * 0.0625
+    assert discriminant == 0.06640625
+    assert quadratic.regime(0.5, 0.0625, 1.0, tolerance=discriminant) == (
+        "critically damped"
+    )
+    assert quadratic.regime(
+        0.5, 0.0625, 1.0, tolerance=math.nextafter(discriminant, 0)
+    ) == "monotone"
+    # The default tolerance is 1e-9, not more: a discriminant of 2e-9.
+    mu = 0.25
+    product = 1 + mu - math.sqrt(4 * mu + 2e-9)
+    assert quadratic.regime(product, mu, 1.0) == "monotone"
+    assert quadratic.regime(product, mu, 1.0, tolerance=3e-9) == (
+        "critically damped"
+    )
+
+
+def test_a_root_of_modulus_exactly_one_is_divergent():
+    # γλ = 2 without momentum: the roots are 0 and -1, so the error keeps
+    # its size and flips sign for ever.
+    assert quadratic.characteristic_roots(2.0, 0.0, 1.0) == (-1, 0)
+    assert quadratic.convergence_rate(2.0, 0.0, 1.0) == 1.0
+    assert quadratic.regime(2.0, 0.0, 1.0) == "divergent"
+    errors = scalar_errors(2.0, 0.0, 6)
+    np.testing.assert_array_equal(errors, [1, -1, 1, -1, 1, -1, 1])
+    just_inside = math.nextafter(2.0, 0)
+    assert quadratic.regime(just_inside, 0.0, 1.0) == "zig-zag"
+    assert quadratic.largest_stable_learning_rate(1.0, 0.0) == 2.0
+
+
+@pytest.mark.parametrize("start", [(0.0, 0.0), (1.5, -2), (3, 4)])
+def test_heavy_ball_with_no_steps_is_its_start(stats, start):
+    path = quadratic.heavy_ball(stats, 0.1, 0.5, 0, start=start)
+    assert path.shape == (1, 2)
+    assert path.dtype == np.float64
+    np.testing.assert_array_equal(path, [start])
+
+
+def test_heavy_ball_first_steps_by_hand(data, stats):
+    # b_0 = g_0, then b_1 = μ b_0 + g_1, with torch's gradients.
+    x, y = data
+    start = torch.tensor([1.5, -2.0], dtype=torch.float64)
+    path = quadratic.heavy_ball(stats, 0.1, 0.9, 2, start=(1.5, -2))
+    g0 = grad(mse)(start, x, y)
+    first = start - 0.1 * g0
+    second = first - 0.1 * (0.9 * g0 + grad(mse)(first, x, y))
+    expected = torch.stack([start, first, second]).numpy()
+    assert path.shape == expected.shape == (3, 2)
+    np.testing.assert_allclose(path, expected, rtol=1e-12)
+
+
+def test_integer_points_are_read_as_floats(stats):
+    # 2**33 squared overflows a 64-bit integer, not a float.
+    big = 2**33
+    expected = big * big * stats.mean_xx - 2 * big * stats.mean_xy + (
+        stats.mean_yy
+    )
+    assert quadratic.loss(stats, (big, 0)) == pytest.approx(expected,
+                                                            rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("mean_xx", "mean_x", "mean_xy", "mean_y"),
+    # Variances 0.75, 1 and 1e-6: small, but the slope is determined.
+    [(1.0, 0.5, 0.5, 1.0), (1.0, 0.0, -2.0, 3.0), (1.000001, 1.0, 3.0, 1.0)],
+)
+def test_minimiser_of_a_small_variance(mean_xx, mean_x, mean_xy, mean_y):
+    stats = quadratic.SufficientStatistics(mean_xx, mean_x, mean_xy,
+                                           mean_y, 0.0)
+    # The normal equations H θ = 2 [<xy>, <y>], solved by numpy.
+    matrix = 2 * np.array([[mean_xx, mean_x], [mean_x, 1.0]])
+    expected = np.linalg.solve(matrix, 2 * np.array([mean_xy, mean_y]))
+    assert quadratic.minimiser(stats) == pytest.approx(tuple(expected),
+                                                       rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "curvature"),
+    [(0.05, 8.0), (0.8, 0.5), (2.0, 0.2), (0.004, 100.0)],
+)
+@pytest.mark.parametrize("momentum", [0.0, 0.25, 0.9])
+def test_only_the_product_of_rate_and_curvature_counts(
+    learning_rate, curvature, momentum
+):
+    # γλ = 0.4 in every row, with λ far from 1: the closed forms of the
+    # docstrings, and the roots numpy finds for z² - (1 + μ - γλ) z + μ.
+    product = learning_rate * curvature
+    matrix = quadratic.recurrence_matrix(learning_rate, momentum, curvature)
+    np.testing.assert_allclose(
+        matrix, [[1 + momentum - product, -momentum], [1.0, 0.0]],
+        rtol=1e-14,
+    )
+    assert matrix.shape == (2, 2)
+    expected = np.roots([1.0, -(1 + momentum - product), momentum])
+    roots = quadratic.characteristic_roots(learning_rate, momentum,
+                                           curvature)
+    np.testing.assert_allclose(
+        np.sort_complex(np.array(roots)), np.sort_complex(expected),
+        atol=1e-7,
+    )
+    # With μ = 0.25 and γλ = 0.4 the roots are complex: it oscillates.
+    expected_regime = {0.0: "monotone", 0.25: "oscillating",
+                       0.9: "oscillating"}[momentum]
+    assert quadratic.regime(learning_rate, momentum, curvature) == (
+        expected_regime
+    )
+    mu = quadratic.critical_momentum(learning_rate, curvature)
+    assert (1 + mu - product) ** 2 == pytest.approx(4 * mu, abs=1e-12)
+    assert mu == pytest.approx((1 - math.sqrt(0.4)) ** 2, rel=1e-12)
+    bound = quadratic.largest_stable_learning_rate(curvature, momentum)
+    assert bound * curvature == pytest.approx(2 * (1 + momentum), rel=1e-14)
+
+
+def test_largest_stable_learning_rate_without_momentum_by_default():
+    assert quadratic.largest_stable_learning_rate(4.0) == 0.5
+
+
+def test_regime_takes_a_tolerance_of_zero():
+    # A double root within rounding: γλ = 0.25, μ = 0.25 has trace 1
+    # and discriminant 1 - 1 = 0 exactly.
+    assert quadratic.regime(0.25, 0.25, 1.0, tolerance=0.0) == (
+        "critically damped"
+    )
+    assert quadratic.regime(0.25, 0.25, 1.0, tolerance=0) == (
+        "critically damped"
+    )
+    assert quadratic.regime(1.0, 0.25, 1.0, tolerance=0.5) == "oscillating"
+    assert quadratic.regime(1.0, 0.25, 1.0, tolerance=1.0) == (
+        "critically damped"
+    )
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "momentum", "curvature"),
+    [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0)],
+)
+def test_regime_of_an_overflowing_product_is_divergent(
+    learning_rate, momentum, curvature
+):
+    # γλ (or 4μ) overflows a float: the iteration, written out, leaves the
+    # finite numbers within three steps; the regime must not call it a
+    # zig-zag.
+    w, running_sum = 1.0, None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(3):
+            g = curvature * w
+            running_sum = g if running_sum is None else (
+                momentum * running_sum + g
+            )
+            w = w - learning_rate * running_sum
+    assert not math.isfinite(w)
+    assert quadratic.regime(learning_rate, momentum, curvature) == (
+        "divergent"
+    )

@@ -117,7 +117,8 @@ class EigenDecomposition:
     """Curvatures of the MSE bowl and the directions they belong to.
 
     ``direction_small`` and ``direction_large`` are unit vectors in the
-    (slope, bias) plane, each with a non-negative slope component.
+    (slope, bias) plane, each with a non-negative slope component (and a
+    positive bias component when the slope component is 0).
     """
 
     curvature_small: float
@@ -138,6 +139,7 @@ def eigen_decomposition(stats: SufficientStatistics) -> EigenDecomposition:
     ``(p + r)/2 ± sqrt(((p - r)/2)² + q²)``; the formulas need no linear
     algebra library, so an explorer in the browser can repeat them.
     """
+    stats = _check_statistics(stats)
     p, q, r = 2 * stats.mean_xx, 2 * stats.mean_x, 2.0
     half_sum, half_gap = (p + r) / 2, math.hypot((p - r) / 2, q)
     small, large = half_sum - half_gap, half_sum + half_gap
@@ -275,11 +277,20 @@ def regime(
     Args:
         tolerance: a discriminant within ``tolerance`` of zero counts as a
             double root ("critically damped").
+
+    Raises:
+        ValueError: if ``tolerance`` is negative.
     """
     gamma = _check_positive("learning_rate", learning_rate)
     mu = _check_real("momentum", momentum)
     lam = _check_positive("curvature", curvature)
-    if convergence_rate(gamma, mu, lam) >= 1:
+    # A negative tolerance would skip the double root, and call the
+    # vanishing error of a zero double root a zig-zag.
+    tolerance = _check_real("tolerance", tolerance)
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be at least 0, got {tolerance!r}")
+    # "not < 1" rather than ">= 1": when γλ overflows the rate is nan.
+    if not convergence_rate(gamma, mu, lam) < 1:
         return "divergent"
     trace = 1 + mu - gamma * lam
     discriminant = trace * trace - 4 * mu
