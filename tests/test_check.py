@@ -831,3 +831,25 @@ def test_problem_2_5_verdicts_in_full():
         (["abc"], "momenta should be a sequence of numbers"),
     ]:
         assert str(check.problem_2_5(answer)) == says("2.5", hint), answer
+
+
+def test_three_way_split_is_80_10_10_with_random_state_42_twice():
+    # sklearn's train_test_split shuffles with
+    # RandomState(random_state).permutation(n) and takes the first
+    # ceil(test_size * n) indices as the test part, the rest for training.
+    import numpy as np
+
+    x, y = load_dataset()
+    first = np.random.RandomState(42).permutation(1000)
+    rest, train = first[:200], first[200:]
+    second = np.random.RandomState(42).permutation(200)
+    validation, test = rest[second[100:]], rest[second[:100]]
+    sets = check.three_way_split(x, y)
+    assert list(sets) == ["train", "validation", "test"]
+    for name, index in [
+        ("train", train), ("validation", validation), ("test", test)
+    ]:
+        part_x, part_y = sets[name]
+        assert part_x.shape == (len(index), 1)
+        assert torch.equal(part_x, x[torch.from_numpy(index)])
+        assert torch.equal(part_y, y[torch.from_numpy(index)])
