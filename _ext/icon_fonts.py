@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 WEBFONTS = Path("_static") / "vendor" / "fontawesome" / "webfonts"
 FONTS = ("fa-solid-900", "fa-regular-400", "fa-brands-400")
+# The two the header's icons use on every page (the regular style draws
+# nothing the pages show by default).
+FONTS_ON_EVERY_PAGE = ("fa-solid-900.woff2", "fa-brands-400.woff2")
 # A CSS rule: its selector and its declarations.
 RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 # One glyph in a CSS string: an escape such as \f0c9 or the character.
@@ -169,7 +172,28 @@ def subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
     )
 
 
+def preload_icon_fonts(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
+    """Ask for the icon fonts every page uses as the head is read.
+
+    Found only once the style sheet is parsed, the fonts (4 KB) arrived
+    after the first paint, and the header's icons, drawn then, widened the
+    header and moved the whole page (Lighthouse desktop measured a layout
+    shift of 0.39 on one run). Asked for at once, they are there in time.
+    """
+    if "metatags" not in context or "pathto" not in context:
+        return
+    links = [
+        f'<link rel="preload" as="font" type="font/woff2" crossorigin '
+        f'href="{context["pathto"]((WEBFONTS / font).as_posix(), 1)}" />'
+        for font in FONTS_ON_EVERY_PAGE
+    ]
+    context["metatags"] += "\n" + "\n".join(links)
+
+
 def setup(app: Sphinx) -> dict:
     """Subset the icon fonts after the theme has copied them."""
+    app.connect("html-page-context", preload_icon_fonts)
     app.connect("build-finished", subset_icon_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
