@@ -183,6 +183,23 @@ def test_a_prose_edit_executes_nothing_and_shows(book):
     assert "Second words of A." in page(book, "probe_a")
 
 
+def test_a_style_sheet_edit_alone_reaches_the_site(book):
+    """Sphinx copies static files only when it writes a page; the build
+    notices that an asset changed and writes every page (``--all``)."""
+    rule = "/* probe: a style sheet edit */\n"
+    with (book / "book" / "_static" / "custom.css").open("a") as file:
+        file.write(rule)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert "--all (static files, templates or extensions changed)" in (
+        process.stdout)
+    published = book / "_build" / "html" / "_static" / "custom.css"
+    assert published.read_text().endswith(rule)
+    # The next build finds the site current.
+    process = build(book, env=kernel_environment(book))
+    assert NOTHING_CHANGED in process.stdout
+
+
 def test_a_code_edit_executes_that_chapter_only(book):
     chapter = book / "book" / "probe_b.md"
     chapter.write_text(chapter.read_text().replace(
