@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from autodiff_book.checks import check_real
 from autodiff_book.regression import _paired_samples
 
 # The regimes of one eigen-direction, from the roots of its recurrence.
@@ -201,16 +202,8 @@ def quadratic_summary(x, y) -> dict[str, float]:
     return summary
 
 
-def _check_real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def _check_positive(name: str, value) -> float:
-    value = _check_real(name, value)
+    value = check_real(name, value)
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return value
@@ -236,7 +229,7 @@ def recurrence_matrix(
     - momentum * e_{t-1}``.
     """
     gamma = _check_positive("learning_rate", learning_rate)
-    mu = _check_real("momentum", momentum)
+    mu = check_real("momentum", momentum)
     lam = _check_positive("curvature", curvature)
     return np.array([[1 + mu - gamma * lam, -mu], [1.0, 0.0]])
 
@@ -246,7 +239,7 @@ def characteristic_roots(
 ) -> tuple[complex, complex]:
     """Roots of ``z² - (1 + μ - γλ) z + μ``, larger modulus first."""
     gamma = _check_positive("learning_rate", learning_rate)
-    mu = _check_real("momentum", momentum)
+    mu = check_real("momentum", momentum)
     lam = _check_positive("curvature", curvature)
     trace = 1 + mu - gamma * lam
     root = cmath.sqrt(trace * trace - 4 * mu)
@@ -282,11 +275,11 @@ def regime(
         ValueError: if ``tolerance`` is negative.
     """
     gamma = _check_positive("learning_rate", learning_rate)
-    mu = _check_real("momentum", momentum)
+    mu = check_real("momentum", momentum)
     lam = _check_positive("curvature", curvature)
     # A negative tolerance would skip the double root, and call the
     # vanishing error of a zero double root a zig-zag.
-    tolerance = _check_real("tolerance", tolerance)
+    tolerance = check_real("tolerance", tolerance)
     if tolerance < 0:
         raise ValueError(f"tolerance must be at least 0, got {tolerance!r}")
     # "not < 1" rather than ">= 1": when γλ overflows the rate is nan.
@@ -314,7 +307,7 @@ def largest_stable_learning_rate(
         ValueError: if ``|momentum| >= 1``: then no learning rate converges.
     """
     lam = _check_positive("curvature", curvature)
-    mu = _check_real("momentum", momentum)
+    mu = check_real("momentum", momentum)
     if not -1 < mu < 1:
         raise ValueError(
             f"momentum must lie strictly between -1 and 1, got {mu!r}: "
@@ -354,7 +347,7 @@ def heavy_ball(
     """
     s = _check_statistics(stats)
     gamma = _check_positive("learning_rate", learning_rate)
-    mu = _check_real("momentum", momentum)
+    mu = check_real("momentum", momentum)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
         raise TypeError(f"steps must be an int, got {steps!r}")
     if steps < 0:
