@@ -91,9 +91,9 @@ def run(program, leaves):
     return nodes[-1] + nodes[reuse] * nodes[-1]
 
 
-@FAST
-@given(programs())
-def test_random_expressions_match_torch_in_value_and_gradient(program):
+def leaves_and_torch_output(program):
+    """The program's leaves as engine Values and as float64 tensors, and
+    torch's output, skipping programs whose output is not a modest number."""
     points = program[0]
     values = [Value(p) for p in points]
     tensors = [
@@ -102,6 +102,13 @@ def test_random_expressions_match_torch_in_value_and_gradient(program):
     ]
     out_torch = run(program, tensors)
     assume(torch.isfinite(out_torch) and abs(out_torch.item()) < 1e8)
+    return values, tensors, out_torch
+
+
+@FAST
+@given(programs())
+def test_random_expressions_match_torch_in_value_and_gradient(program):
+    values, tensors, out_torch = leaves_and_torch_output(program)
     out_torch.backward()
     out = run(program, values)
     out.backward()
@@ -118,14 +125,7 @@ def test_random_expressions_match_torch_in_value_and_gradient(program):
 @FAST
 @given(programs())
 def test_a_second_backward_doubles_leaf_gradients_like_torch(program):
-    points = program[0]
-    values = [Value(p) for p in points]
-    tensors = [
-        torch.tensor(p, dtype=torch.float64, requires_grad=True)
-        for p in points
-    ]
-    out_torch = run(program, tensors)
-    assume(torch.isfinite(out_torch) and abs(out_torch.item()) < 1e8)
+    values, tensors, out_torch = leaves_and_torch_output(program)
     out_torch.backward(retain_graph=True)
     out_torch.backward()
     out = run(program, values)
