@@ -37,34 +37,35 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.lab-installed
 	touch $@
 
 # Chapters execute in parallel, re-execute when src/ or data/ change, and
-# the site loses the files no reader loads: see scripts/build_book.py.
+# the site loses the files no reader loads: see tools/book_tools/build/.
 # When no input of the site changed, it says so and stops at once.
 SITE_FLAGS := -W -n --keep-going
 site: $(VENV)/.site-installed
-	$(BIN)/python scripts/build_book.py . $(SITE_FLAGS)
+	$(BIN)/python -m book_tools.build . $(SITE_FLAGS)
 
 # sphinx-autobuild's watcher and live-reloading server around the same
-# build (scripts/preview.py); PORT=8001 make preview picks another port.
+# build (book_tools.preview); PORT=8001 make preview picks another port.
 PORT ?= 8000
 preview: $(VENV)/.site-installed
-	$(BIN)/python scripts/preview.py --port $(PORT) $(SITE_FLAGS)
+	$(BIN)/python -m book_tools.preview --port $(PORT) $(SITE_FLAGS)
 
 # The problem-set edition: the same book without its solutions, with
-# starter notebooks that check answers; see scripts/build_student.py.
+# starter notebooks that check answers; see book_tools.student.
 #   site      _build/student/html
 #   notebooks _build/student/notebooks (one .ipynb per chapter, and a zip)
 student: $(VENV)/.site-installed
-	$(BIN)/python scripts/build_student.py . -W -n --keep-going
+	$(BIN)/python -m book_tools.student . -W -n --keep-going
 
-# Ruff on every Python file of the repository (src, tests, tools, scripts,
-# benchmarks, _ext); its settings are in pyproject.toml.
+# Ruff on every Python file of the repository (src, tests and the
+# tools); its settings are in pyproject.toml.
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Test tools only, pinned by package-lock.json: axe-core (accessibility
-# tests) and Lighthouse (scripts/lighthouse.py). The site itself needs no
-# npm: its math is MathML written at build time (_ext/build_time_math.py),
+# tests) and Lighthouse (book_tools.audits.lighthouse). The site itself
+# needs no npm: its math is MathML written at build time
+# (book_tools.extensions.build_time_math),
 # so `pip install -r requirements.txt` and `jupyter-book build .` suffice.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -85,12 +86,12 @@ browser:
 test: node_modules/.installed browser
 
 # The full book and the problem set as PDFs, printed by Debian's Chromium
-# from the built sites (scripts/make_pdf.py); pypdf comes with the test
+# from the built sites (book_tools.pdf); pypdf comes with the test
 # tools, Chromium with the browser target.
 pdf: site student $(VENV)/.test-installed browser
-	$(BIN)/python scripts/make_pdf.py _build/html _build/pdf/book.pdf \
+	$(BIN)/python -m book_tools.pdf _build/html _build/pdf/book.pdf \
 	    --edition "The full book, with solutions"
-	$(BIN)/python scripts/make_pdf.py _build/student/html \
+	$(BIN)/python -m book_tools.pdf _build/student/html \
 	    _build/pdf/problem-set.pdf --edition "Problem set"
 
 lab: $(VENV)/.lab-installed
@@ -100,7 +101,8 @@ clean:
 	rm -rf _build
 
 # Mutation testing of the package (slow, not part of `make test`):
-# scripts/mutation.sh runs mutmut 3; benchmarks/mutation.md has the score.
+# book_tools.audits.mutation runs mutmut 3; benchmarks/mutation.md has the
+# score.
 .PHONY: mutation
 mutation: $(VENV)/.test-installed
-	bash scripts/mutation.sh
+	$(BIN)/python -m book_tools.audits.mutation

@@ -80,8 +80,8 @@ def student_edition(tmp_path_factory) -> Path:
     """
     project = copy_project(tmp_path_factory.mktemp("student") / "project")
     process = subprocess.run(
-        [sys.executable, str(project / "scripts" / "build_student.py"),
-         str(project), "-W", "-n", "--keep-going"],
+        [sys.executable, "-m", "book_tools.student", str(project),
+         "-W", "-n", "--keep-going"],
         cwd=project, capture_output=True, text=True, timeout=3600,
     )
     assert process.returncode == 0, (

@@ -14,8 +14,8 @@ notebook comes from:
   executed here, once per session.
 
 ``AUTODIFF_BOOK_PROJECT`` (a folder) makes ``ROOT`` and ``BOOK`` point at
-another copy of the project: ``scripts/chapter_mutants.py`` runs a chapter's
-tests against a mutated copy that way.
+another copy of the project: ``book_tools.audits.chapter_mutants`` runs a
+chapter's tests against a mutated copy that way.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def read_from_build(built_project: Callable[[], Path]) -> None:
 def chapter_from_cache(project: Path, name: str) -> nbformat.NotebookNode:
     """``book/<name>.md`` as the build of ``project`` executed it.
 
-    ``scripts/build_book.py`` (or myst-nb) keeps each executed notebook,
+    ``python -m book_tools.build`` (or myst-nb) keeps each executed notebook,
     outputs and glue data included, in the copy's jupyter-cache; the
     notebook written to ``_build/jupyter_execute`` has its glue outputs
     taken out, so the cache is the place to read.

@@ -1,4 +1,4 @@
-"""What each chapter depends on, as ``scripts/build_steps.py`` reads it.
+"""What each chapter depends on, as ``book_tools.build.steps`` reads it.
 
 A fake package and data folder in a temporary project, and chapters made of
 code cells: which files each chapter's cache record depends on. The builds
@@ -7,20 +7,12 @@ themselves (which chapters re-execute) are tested in ``test_cache.py``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from book_tools.project import ROOT
-
-SPEC = importlib.util.spec_from_file_location(
-    "build_steps", ROOT / "scripts" / "build_steps.py")
-build_steps = importlib.util.module_from_spec(SPEC)
-sys.modules["build_steps"] = build_steps  # dataclasses look it up there
-SPEC.loader.exec_module(build_steps)
+from book_tools.build import steps as build_steps
 
 MODULES = {
     "__init__.py": '"""The package."""\n',

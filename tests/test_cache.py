@@ -6,8 +6,8 @@ chapters: ``probe_a`` prints and glues values from ``autodiff_book.probe``
 package and lists the copy's ``data/`` folder. Its kernels import the
 copy's package (``PYTHONPATH``), so a change made in the copy is one the
 pages can show. Which chapters executed is read from the jupyter-cache:
-every execution, by ``scripts/build_book.py`` or by Sphinx itself, writes a
-new cache record.
+every execution, by ``python -m book_tools.build`` or by Sphinx itself,
+writes a new cache record.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def test_a_rebuild_without_changes_stops_before_sphinx(book):
     ("changed", "edit"),
     [
         ("requirements.txt", "# one more comment\n"),
-        ("_ext/site_fixes.py", "# one more comment\n"),
+        ("tools/book_tools/extensions/site_fixes.py", "# one more comment\n"),
         ("book/references.bib", "\n"),
     ],
 )
@@ -312,7 +312,7 @@ def free_port() -> int:
 def test_preview_serves_and_reloads_after_a_save(book):
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(book / "scripts" / "preview.py"),
+        [sys.executable, "-m", "book_tools.preview",
          "--port", str(port), *STRICT_FLAGS],
         cwd=book, env=kernel_environment(book), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,

@@ -1,6 +1,6 @@
 """`make pdf`: the full book and the problem set, printed by Chromium.
 
-Both PDFs are made once per session by ``scripts/make_pdf.py`` from the
+Both PDFs are made once per session by ``python -m book_tools.pdf`` from the
 session's strict build (``built_book``) and from a student edition of it;
 their text (pypdf) and the boxes of their characters (pypdfium2) are
 checked. Without Chromium the tests skip (fail under ``CI=true``), as the
@@ -24,8 +24,7 @@ from book_tools.project import toc_pages
 
 pytestmark = pytest.mark.build
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_pdf.py"
-# The margins scripts/make_pdf.py asks Chromium for, in points.
+# The margins book_tools.pdf asks Chromium for, in points.
 LEFT_MARGIN, RIGHT_MARGIN = 0.75 * 72, 0.75 * 72
 
 
@@ -37,9 +36,9 @@ def fail_or_skip(reason: str) -> None:
 
 
 def make_pdf(site: Path, output: Path, edition: str) -> Path:
-    """Run scripts/make_pdf.py as `make pdf` does; return the PDF."""
+    """Run book_tools.pdf as `make pdf` does; return the PDF."""
     process = subprocess.run(
-        [sys.executable, str(SCRIPT), str(site), str(output),
+        [sys.executable, "-m", "book_tools.pdf", str(site), str(output),
          "--edition", edition],
         capture_output=True, text=True, timeout=900)
     assert process.returncode == 0, process.stdout + process.stderr

@@ -1,6 +1,6 @@
 """The problem-set edition: the same book without its solutions.
 
-``make student`` (``scripts/build_student.py``) drops every solution region
+``make student`` (``book_tools.student``) drops every solution region
 of the chapters and shows their starter cells. These tests build it once
 per session, from a fresh copy of the project, and check that
 
@@ -24,7 +24,6 @@ import functools
 import json
 import math
 import re
-import sys
 import zipfile
 from pathlib import Path
 
@@ -38,12 +37,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from autodiff_book import check
 from autodiff_book.data import load_dataset
 from book_tools import browser
+from book_tools import student as build_student
 from book_tools.project import ROOT
 from tests.test_browser import fail_or_skip
 from tests.test_chapter_sources import reader_view_problems
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_student  # noqa: E402
 
 PROBLEMS = ("1.1", "1.2", "1.3", "1.4", "1.5",
             "2.1", "2.2", "2.3", "2.4", "2.5")

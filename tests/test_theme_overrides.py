@@ -1,6 +1,7 @@
 """Every override of the theme names what it copies, and that is unchanged.
 
-Each template in ``_templates/`` and each replaced visitor in ``_ext/``
+Each template in ``_templates/`` and each replaced visitor in
+``book_tools.extensions``
 carries ``Upstream: <distribution> <version> <file>[::<function>]
 sha256:<digest>`` lines: the installed (pinned) distribution must have
 that version, and the upstream file (or function) must hash to that
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import re
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from book_tools.extensions import site_fixes
 from book_tools.project import ROOT
 
 UPSTREAM = re.compile(
@@ -29,7 +30,7 @@ UPSTREAM = re.compile(
     r"(?:::(?P<function>\w+))?\s+sha256:(?P<digest>[0-9a-f]{64})"
 )
 TEMPLATES = sorted((ROOT / "_templates").rglob("*.html"))
-OVERRIDES = [*TEMPLATES, ROOT / "_ext" / "site_fixes.py"]
+OVERRIDES = [*TEMPLATES, Path(site_fixes.__file__)]
 JINJA_COMMENT = re.compile(r"\{#.*?#\}\n?", re.S)
 # What each whole copy changes in its upstream component: (old, new) pairs.
 COPY_EDITS = {
@@ -107,10 +108,6 @@ def test_the_replaced_visitor_differs_only_by_its_label():
     """Both visitors write the same HTML, but for the summary's label."""
     from myst_nb.sphinx_ import HideCodeCellNode, visit_HideCellInput
 
-    spec = importlib.util.spec_from_file_location(
-        "site_fixes", ROOT / "_ext" / "site_fixes.py")
-    site_fixes = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(site_fixes)
     node = HideCodeCellNode(
         prompt_show="Show code cell <source>", prompt_hide="Hide & go",
         classes=["tag_hide-input", "above-input"],

@@ -1,8 +1,14 @@
-"""Site tooling of the book: its project, its strict build, a browser.
+"""The site tooling of the book: how the site is made, checked, measured.
 
-``book_tools.project`` knows the repository (where it is, how to copy it,
-which pages ``_toc.yml`` lists and which of them are notebooks, the strict
-build of ``make site``); ``book_tools.browser`` serves a built site on
-127.0.0.1 and drives Debian's Chromium. The tests, ``scripts/`` and
-``benchmarks/`` import both; nothing here imports from ``tests/``.
+- ``project``: the repository (its toc pages and notebooks, its copies,
+  the strict build); ``browser``: a local server and headless Chromium.
+- ``build``: ``make site`` and its cache (``python -m book_tools.build``).
+- ``preview``: ``make preview``; ``student``: ``make student``, the
+  problem-set edition; ``pdf``: ``make pdf``.
+- ``extensions``: the Sphinx extensions ``_config.yml`` names.
+- ``audits``: screenshots, Lighthouse, Binder, chapter mutants, mutation
+  testing; ``benchmarks``: the build and Lighthouse benchmarks.
+
+The tests and the Makefile import or run these by module; nothing here
+imports from ``tests/``.
 """

@@ -1,7 +1,7 @@
 """A real browser on the built site: a local server, Chromium, axe-core.
 
-Used by ``tests/test_browser.py``, ``scripts/screenshots.py``,
-``scripts/lighthouse.py`` and ``benchmarks/build_benchmark.py``. The site is
+Used by ``tests/test_browser.py``, ``book_tools.audits`` (screenshots,
+Lighthouse) and ``book_tools.benchmarks``. The site is
 served on 127.0.0.1 by a small threaded HTTP server; Debian's ``chromium``
 is driven by Selenium through ``chromedriver``, headless, with the flags
 that keep it off the network (``CHROMIUM_FLAGS``, which Lighthouse's own

@@ -87,13 +87,13 @@ def build(
 ) -> subprocess.CompletedProcess:
     """Run the README's strict build in ``project``; return the process.
 
-    That is ``make site``'s command: ``scripts/build_book.py`` (the copy's
-    own), which executes the chapters in parallel, then runs jupyter-book.
+    That is ``make site``'s command: ``python -m book_tools.build`` in the
+    copy, which executes the chapters in parallel, then runs jupyter-book.
     ``env``, if given, replaces the environment variables.
     """
-    script = project / "scripts" / "build_book.py"
     return subprocess.run(
-        [sys.executable, str(script), ".", *STRICT_FLAGS, *flags],
+        [sys.executable, "-m", "book_tools.build", ".", *STRICT_FLAGS,
+         *flags],
         cwd=project,
         env=env,
         capture_output=True,

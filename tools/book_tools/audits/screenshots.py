@@ -7,7 +7,7 @@ width (desktop 1280 px, phone 390 px) and per colour scheme, named
 
 Usage (after ``make site``)::
 
-    .venv/bin/python scripts/screenshots.py [SITE] [--out FOLDER]
+    .venv/bin/python -m book_tools.audits.screenshots [SITE] [--out FOLDER]
 
 SITE defaults to ``_build/html`` and FOLDER to ``_build/screenshots``.
 """

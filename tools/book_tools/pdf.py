@@ -4,8 +4,8 @@
 solution and hidden code cell opened) and on ``_build/student/html`` (the
 problem set, built without solutions)::
 
-    python scripts/make_pdf.py _build/html _build/pdf/book.pdf
-    python scripts/make_pdf.py _build/student/html \\
+    python -m book_tools.pdf _build/html _build/pdf/book.pdf
+    python -m book_tools.pdf _build/student/html \\
         _build/pdf/problem-set.pdf --edition "Problem set"
 
 How: the site is served on 127.0.0.1 and Debian's Chromium opens the
@@ -345,7 +345,7 @@ def page_count(pdf: bytes) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: make_pdf.py HTML OUTPUT [--edition NAME]."""
+    """Command line: book_tools.pdf HTML OUTPUT [--edition NAME]."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("html", type=Path, help="a built site's folder")
     parser.add_argument("output", type=Path, help="the PDF to write")

@@ -2,22 +2,24 @@
 
 ``make site`` runs this script. It first hashes every input of the site
 (the chapters and the rest of ``book/``, ``_config.yml``, the toc,
-``_ext/``, ``_templates/``, ``_widgets/``, ``src/``, ``data/``, the site
-tooling, the requirements, this script, the Python that runs it, the
-packages installed beside it, the flags) with the standard library only.
+``_templates/``, ``_widgets/``, ``src/``, ``data/``, the site tooling
+(this build, the Sphinx extensions), the requirements, the Python that
+runs it, the packages installed beside it, the flags) with the standard
+library only.
 When the digest equals the one stamped in ``_build/`` by the last
 successful build, it says so and stops, in a small fraction of a second:
 Sphinx, jupyter-book and torch are never imported.
 
-Otherwise ``build_steps.build_site`` does the work (see that module):
-it re-executes, in parallel, only the chapters whose code changed or that
-import a changed module of ``src/autodiff_book`` (directly or through
+Otherwise ``book_tools.build.steps.build_site`` does the work (see that
+module): it re-executes, in parallel, only the chapters whose code
+changed or that import a changed module of ``src/autodiff_book``
+(directly or through
 another module) or load a changed ``data/``, runs ``jupyter-book build``,
 prunes the files no reader loads, and the stamp is written only if all of
 that succeeded.
 
-Usage: ``python scripts/build_book.py [PATH] [-j JOBS] [jupyter-book flags]``,
-for example ``python scripts/build_book.py . -W -n --keep-going``.
+Usage: ``python -m book_tools.build [PATH] [-j JOBS] [jupyter-book
+flags]``, for example ``python -m book_tools.build . -W -n --keep-going``.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ STAMP = "build_book-stamp.json"  # in _build/, after a successful build
 # Files and folders of the project the site is built from. Whatever is not
 # here (tests/, benchmarks/, the README, .git) cannot change a page.
 INPUT_FILES = ("_config.yml", "_toc.yml", "requirements.txt",
-               "pyproject.toml", "tools/pyproject.toml")
-INPUT_FOLDERS = ("book", "_ext", "_templates", "_widgets", "src", "data",
-                 "tools/book_tools")
-SCRIPTS = ("build_book.py", "build_steps.py")  # this build, in scripts/
+               "pyproject.toml", "tools/pyproject.toml",
+               "tools/book_tools/__init__.py",
+               "tools/book_tools/project.py")
+# This build and the Sphinx extensions; not the rest of the tooling (the
+# PDF, the audits), which no page depends on.
+INPUT_FOLDERS = ("book", "_templates", "_widgets", "src", "data",
+                 "tools/book_tools/build", "tools/book_tools/extensions")
 # Written by Python, Jupyter and setuptools while the book builds or is
 # edited; never read by the build.
 SKIPPED = ("__pycache__", ".ipynb_checkpoints", "_build")
@@ -63,7 +68,6 @@ def parse_arguments(
 def input_files(root: Path, toc: Path) -> list[Path]:
     """Every file the site is built from, sorted."""
     files = [root / name for name in INPUT_FILES] + [toc]
-    files += [root / "scripts" / name for name in SCRIPTS]
     for folder in INPUT_FOLDERS:
         for directory, subfolders, names in os.walk(root / folder):
             subfolders[:] = [name for name in subfolders
@@ -117,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     # From here on the old stamp is wrong even if this build fails half-way
     # (Sphinx may have written some pages already).
     stamp.unlink(missing_ok=True)
-    from build_steps import build_site  # Sphinx, jupyter-book, nbclient
+    # Sphinx, jupyter-book, nbclient: imported only when there is work.
+    from book_tools.build.steps import build_site
 
     status = build_site(root, build, args, flags)
     if status == 0:

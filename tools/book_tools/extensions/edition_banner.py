@@ -1,8 +1,9 @@
 """The problem-set edition's banner: which edition this is, and the other.
 
-``scripts/build_student.py`` sets ``book_edition: student`` (and where the
-full book lives, ``book_edition_other_url``) in the student copy's
-``_config.yml``; the full book leaves the default, ``full``, and gets no
+``book_tools.student`` (``make student``) sets ``book_edition: student``
+(and where the full book lives, ``book_edition_other_url``) in the
+student copy's ``_config.yml``; the full book leaves the default,
+``full``, and gets no
 banner. The banner is a ``role="note"`` block at the top of every page's
 article, styled by ``_static/edition.css`` with the theme's own colours, so
 both light and dark mode keep their contrast.

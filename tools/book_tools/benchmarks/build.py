@@ -15,7 +15,7 @@ Chromium opens every page of the toc on both sites and reports its weight:
 the HTML and every file the page loaded (the browser's resource timing
 list), raw and gzip-compressed (level 9).
 
-Usage: ``.venv/bin/python benchmarks/build_benchmark.py [--runs 3]
+Usage: ``.venv/bin/python -m book_tools.benchmarks.build [--runs 3]
 [--steps "no change" "one module edited"] [--no-pages]``
 """
 
@@ -47,7 +47,7 @@ from book_tools.project import (
 
 BIN = Path(sys.executable).parent
 COMMANDS = {
-    "project": (str(BIN / "python"), "scripts/build_book.py", ".",
+    "project": (str(BIN / "python"), "-m", "book_tools.build", ".",
                 *STRICT_FLAGS),
     "plain": (str(BIN / "jupyter-book"), "build", ".", *STRICT_FLAGS),
 }

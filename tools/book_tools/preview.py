@@ -3,14 +3,15 @@
 ``make preview`` runs this. It is sphinx-autobuild's server (pinned in
 requirements.txt: its file watcher, its static file server and the script it
 injects into every page, which reloads the page when told to) driving the
-project's own build, ``scripts/build_book.py``, instead of a bare
+project's own build, ``python -m book_tools.build``, instead of a bare
 ``sphinx-build``: so a preview executes chapters in parallel, re-executes
 only what an edit made stale, and shows exactly the site ``make site``
 makes. A save that changes no input of the site (a test, the README) costs
 the build's no-change check only.
 
-Usage: ``python scripts/preview.py [--host HOST] [--port PORT]
-[jupyter-book flags]``; open the address it prints.
+Usage: ``python -m book_tools.preview [--host HOST] [--port PORT]
+[jupyter-book flags]``, in the project's folder; open the address it
+prints.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path.cwd()  # the project, as make runs it
 # Never inputs of the site; the build's own output above all, or every
 # build would trigger the next.
 IGNORED = [".git", ".venv", "_build", "node_modules", ".pytest_cache",
@@ -44,8 +45,8 @@ class Build:
     """The callback the watcher runs after each batch of saved files."""
 
     def __init__(self, flags: list[str]) -> None:
-        self.command = [sys.executable,
-                        str(ROOT / "scripts" / "build_book.py"), ".", *flags]
+        self.command = [sys.executable, "-m", "book_tools.build", ".",
+                        *flags]
 
     def __call__(self, *, changed_paths: object = ()) -> None:
         """Run the project's build; a failure is shown, never fatal."""

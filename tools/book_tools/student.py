@@ -22,12 +22,13 @@ error).
 
 Steps: copy the project to ``_build/student/src`` (keeping that copy's
 execution cache), transform the chapters, set ``book_edition: student`` in
-the copy's ``_config.yml``, build it strictly with ``scripts/build_book.py``
-(the same command and theme as ``make site``), copy the site to
+the copy's ``_config.yml``, build it strictly with
+``python -m book_tools.build`` (the same command and theme as
+``make site``), copy the site to
 ``_build/student/html``, and write the chapters as notebooks without
 outputs to ``_build/student/notebooks/`` plus one zip of them all.
 
-Usage: ``python scripts/build_student.py [ROOT] [jupyter-book flags]``;
+Usage: ``python -m book_tools.student [ROOT] [jupyter-book flags]``;
 ``make student`` runs it with ``-W -n --keep-going``.
 """
 
@@ -182,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     chapters = transform(project)
     set_edition(project)
     status = subprocess.run(
-        [sys.executable, str(project / "scripts" / "build_book.py"), ".",
-         *flags], cwd=project, check=False).returncode
+        [sys.executable, "-m", "book_tools.build", ".", *flags],
+        cwd=project, check=False).returncode
     if status != 0:
         print("[build_student] the student edition's build failed",
               file=sys.stderr)

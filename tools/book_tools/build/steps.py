@@ -1,4 +1,4 @@
-"""The slow path of ``scripts/build_book.py``: execute, build, prune.
+"""The slow path of ``python -m book_tools.build``: execute, build, prune.
 
 Jupyter Book 1 executes chapters one at a time while Sphinx reads them, and
 its cache (``_build/.jupyter_cache``) keys on code cells only. ``build_site``
@@ -66,7 +66,8 @@ STATE_FILE = "dependencies.json"
 # widgets. Sphinx copies static files only when it writes a page, and
 # re-reads no page when an extension changes, so an edit here alone would
 # never reach the site; ASSETS_FILE keeps their digest at the last build.
-ASSET_FOLDERS = ("book/_static", "_templates", "_ext", "_widgets")
+ASSET_FOLDERS = ("book/_static", "_templates", "tools/book_tools/extensions",
+                 "_widgets")
 ASSETS_FILE = "assets.json"
 LOG_FILE = "executions.jsonl"
 # Files Sphinx and the themes copy into the site that no page ever loads:

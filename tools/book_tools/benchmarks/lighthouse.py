@@ -10,7 +10,7 @@ of the after site over its runs.
 
 Usage::
 
-    .venv/bin/python benchmarks/lighthouse_compare.py BEFORE AFTER
+    .venv/bin/python -m book_tools.benchmarks.lighthouse BEFORE AFTER
         [--runs 3] [--page book/momentum.html ...]
         [--form-factor mobile|desktop] [--out FOLDER]
 
@@ -22,16 +22,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from book_tools import browser
-from book_tools.project import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import lighthouse  # noqa: E402  (scripts/ is a folder, not a package)
+from book_tools.audits import lighthouse
 
 SITES = ("before", "after")
 

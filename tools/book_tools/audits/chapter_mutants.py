@@ -2,8 +2,8 @@
 
 Mutation tools reach ``src/``; they do not reach the code of the chapters.
 This harness does, for a list of hand-made mutants kept in
-``scripts/chapter_mutants.toml`` (a changed glue computation, a transposed
-result, a self-comparison, ...). For each mutant it
+``chapter_mutants.toml``, beside this module (a changed glue computation,
+a transposed result, a self-comparison, ...). For each mutant it
 
 1. takes a copy of the project (``book_tools.project.copy_project``, in a
    temporary folder) and replaces one exact string in ``book/<chapter>.md``
@@ -19,8 +19,9 @@ The result is printed and written as a table to
 ``benchmarks/chapter-mutants.md``. Slow (one chapter execution and one
 test module per mutant): not part of ``make test``.
 
-Usage: ``.venv/bin/python scripts/chapter_mutants.py [--only CHAPTER ...]
-[--no-baseline] [--out FILE]``; exits 1 if a mutant survived.
+Usage: ``.venv/bin/python -m book_tools.audits.chapter_mutants
+[--only CHAPTER ...] [--no-baseline] [--out FILE]``; exits 1 if a mutant
+survived.
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def table(rows: list[tuple[Mutant, Outcome]],
     lines = [
         "# Chapter mutants",
         "",
-        "Written by `scripts/chapter_mutants.py` (mutants in "
-        "`scripts/chapter_mutants.toml`) at commit "
+        "Written by `python -m book_tools.audits.chapter_mutants` (mutants "
+        "in `tools/book_tools/audits/chapter_mutants.toml`) at commit "
         f"`{commit}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"in {total / 60:.0f} min. Each mutant changes one `glue(...)` line "
         "of a chapter; the chapter's test module then runs against the "

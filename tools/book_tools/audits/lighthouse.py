@@ -15,7 +15,7 @@ performance and bytes are reported as measured).
 
 Usage (after ``make site`` and ``npm ci``)::
 
-    .venv/bin/python scripts/lighthouse.py [SITE] [--out FOLDER]
+    .venv/bin/python -m book_tools.audits.lighthouse [SITE] [--out FOLDER]
         [--form-factor mobile|desktop] [--page PAGE ...]
 
 SITE defaults to ``_build/html`` and FOLDER to ``_build/lighthouse``;

@@ -1,0 +1,49 @@
+"""The audits' own logic: the mutation score and the Binder check's list.
+
+The audits themselves take minutes to hours (a fresh environment, every
+mutant) and are run by hand; what they compute from their inputs is
+checked here, in a second.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from book_tools.audits import binder, mutation
+from book_tools.project import ROOT, notebook_pages, page_source
+
+RESULTS = """\
+    autodiff_book.engine.x_add__mutmut_1: killed
+    autodiff_book.engine.x_add__mutmut_2: survived
+    autodiff_book.data.x_load__mutmut_1: timeout
+    autodiff_book.data.x_load__mutmut_2: no tests
+"""
+
+
+def test_the_score_counts_timeouts_as_detected_and_keeps_untested():
+    lines = mutation.score(RESULTS)
+    assert lines[:-1] == [
+        "killed       1", "no tests     1", "survived     1", "timeout      1",
+    ]
+    assert lines[-1] == "score        2 / 4 = 50.0 %"
+
+
+def test_a_name_with_a_colon_keeps_only_the_last_status():
+    lines = mutation.score("a.b: c: killed\n")
+    assert lines == ["killed       1", "score        1 / 1 = 100.0 %"]
+
+
+def test_no_mutant_is_an_error_naming_the_results():
+    with pytest.raises(ValueError, match="results: no mutant"):
+        mutation.score("mutmut printed nothing useful\n")
+
+
+def test_the_binder_check_runs_the_chapters_the_build_executes():
+    listed = binder.notebook_chapters(Path(sys.executable), ROOT)
+    expected = [page_source(ROOT, page).relative_to(ROOT).as_posix()
+                for page in notebook_pages(ROOT)]
+    assert listed == expected
+    assert "book/momentum.md" in listed
