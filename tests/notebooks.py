@@ -104,8 +104,9 @@ class GluedValues(dict):
     suite instead of reaching the page unchecked.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, chapter: str = "") -> None:
+        super().__init__()
+        self.chapter = chapter  # whose values these are
         self.read: set[str] = set()
 
     def __getitem__(self, key):
@@ -128,7 +129,7 @@ def glued_values(name: str) -> GluedValues:
     repr); anything else (a figure, an object) as its text repr. A fresh
     ``GluedValues`` per call, so each test module tracks its own reads.
     """
-    values = GluedValues()
+    values = GluedValues(name)
     for cell in executed_chapter(name).cells:
         for output in cell.get("outputs", []):
             scrapbook = output.get("metadata", {}).get("scrapbook")
@@ -143,3 +144,17 @@ def glued_values(name: str) -> GluedValues:
             except (ValueError, SyntaxError):
                 values[scrapbook["name"]] = text
     return values
+
+
+def glued_markdown(glued: GluedValues, name: str) -> str:
+    """The text of a value the chapter glues as Markdown."""
+    # Its plain-text form only names the type; the Markdown is the text.
+    assert "Markdown" in glued[name]
+    (text,) = [
+        output["data"]["application/papermill.record/text/markdown"]
+        for cell in executed_chapter(glued.chapter).cells
+        for output in cell.get("outputs", [])
+        if output.get("metadata", {}).get("scrapbook", {}).get("name")
+        == name
+    ]
+    return text

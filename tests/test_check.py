@@ -14,10 +14,10 @@ import re
 
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 from autodiff_book import check
 from autodiff_book.data import load_dataset
+from tests.oracles import plain_sgd
 
 
 def rounded(value: float) -> float:
@@ -204,31 +204,6 @@ def test_problem_1_5_names_the_aliasing_and_the_accumulation():
 
 
 # Part II: the reference is a plain loop with no package code.
-
-
-def plain_sgd(x, y, *, learning_rate, epochs, seed, evaluate=None):
-    """The problem set's loop; returns (parameters, batch losses, epochs)."""
-    parameters = torch.zeros(2, requires_grad=True)
-    loader = DataLoader(
-        TensorDataset(x, y),
-        batch_size=32,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
-    losses, per_epoch = [], []
-    for _ in range(epochs):
-        for x_batch, y_batch in loader:
-            if parameters.grad is not None:
-                parameters.grad.zero_()
-            loss = ((parameters[0] * x_batch + parameters[1] - y_batch) ** 2)
-            loss = loss.mean()
-            loss.backward()
-            with torch.no_grad():
-                parameters -= learning_rate * parameters.grad
-            losses.append(loss.item())
-        if evaluate is not None:
-            per_epoch.append(evaluate(parameters.detach().clone()))
-    return parameters.detach(), losses, per_epoch
 
 
 @functools.cache

@@ -12,16 +12,8 @@ import numpy as np
 import pytest
 
 from tests.notebooks import glued_values
-
-
-def f(x: float) -> float:
-    """Problem 1.1's function, written again here in plain floats."""
-    return 2 / ((5 - x) ** 2 + 4)
-
-
-def f_prime(x: float) -> float:
-    """Its derivative by the quotient rule: 4 (5 - x) / ((5 - x)^2 + 4)^2."""
-    return 4 * (5 - x) / ((5 - x) ** 2 + 4) ** 2
+from tests.oracles import bump as f
+from tests.oracles import bump_derivative as f_prime
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from autodiff_book import data
 from autodiff_book.data import load_dataset
-from tests.notebooks import executed_chapter, glued_values
+from tests.notebooks import executed_chapter, glued_markdown, glued_values
 
 # The settings of problems 2.3 and 2.4 in the problem set.
 BATCH_SIZE, LEARNING_RATE, EPOCHS, SPLIT_SEED, SEED = 32, 0.001, 150, 42, 0
@@ -39,20 +39,6 @@ OTHER_SEEDS, OTHER_SPLITS = (1, 2), (0, 1)
 @pytest.fixture(scope="module")
 def glued():
     return glued_values("early-stopping")
-
-
-def glued_markdown(glued, name):
-    """The text of a value the chapter glues as Markdown."""
-    # Its plain-text form only names the type; the Markdown is the text.
-    assert "Markdown" in glued[name]
-    (text,) = [
-        output["data"]["application/papermill.record/text/markdown"]
-        for cell in executed_chapter("early-stopping").cells
-        for output in cell.get("outputs", [])
-        if output.get("metadata", {}).get("scrapbook", {}).get("name")
-        == name
-    ]
-    return text
 
 
 def mse(parameters, x, y):

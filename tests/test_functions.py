@@ -16,18 +16,9 @@ from autodiff_book.functions import (
     trace_of_square,
     vector_function,
 )
+from tests import oracles
 
 POINTS = [-30.0, -5.0, -1.0, 0.0, 0.173, 1.0, 2.0, 5.0, 30.0]
-
-
-def central_difference(function, x: float, h: float = 1e-6) -> float:
-    """Central finite difference of a float-to-float function at x."""
-    return (function(x + h) - function(x - h)) / (2 * h)
-
-
-def math_sigmoid(x: float) -> float:
-    """The sigmoid in plain floats, written apart from the package."""
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 @pytest.mark.parametrize("shape", [(), (7,), (3, 4), (2, 3, 5)])
@@ -53,7 +44,7 @@ def test_sigmoid_gradient_matches_torch(x):
 def test_sigmoid_derivative_matches_finite_difference(x):
     closed = sigmoid_derivative(torch.tensor(x, dtype=torch.float64))
     assert closed.item() == pytest.approx(
-        central_difference(math_sigmoid, x), abs=1e-9
+        oracles.central_difference(oracles.sigmoid, x), abs=1e-9
     )
 
 
@@ -68,12 +59,10 @@ def test_sigmoid_second_derivative_matches_torch_double_backward(x):
 
 @pytest.mark.parametrize("x", POINTS)
 def test_sigmoid_second_derivative_matches_finite_difference(x):
-    def derivative(u: float) -> float:
-        return math_sigmoid(u) * (1 - math_sigmoid(u))
-
     closed = sigmoid_second_derivative(torch.tensor(x, dtype=torch.float64))
     assert closed.item() == pytest.approx(
-        central_difference(derivative, x), abs=1e-9
+        oracles.central_difference(oracles.sigmoid_derivative, x),
+        abs=1e-9
     )
 
 
@@ -87,7 +76,7 @@ def test_bump_value_and_gradient_match_hand_and_torch(x):
     closed = bump_derivative(torch.tensor(x, dtype=torch.float64)).item()
     assert closed == pytest.approx(t.grad.item(), abs=1e-14)
     assert closed == pytest.approx(
-        central_difference(lambda u: 2 / ((5 - u) ** 2 + 4), x), abs=1e-9
+        oracles.central_difference(oracles.bump, x), abs=1e-9
     )
 
 

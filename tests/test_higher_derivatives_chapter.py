@@ -9,33 +9,22 @@ with their shape.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from tests.notebooks import executed_chapter, glued_values
+from tests.oracles import (
+    assert_closed_form_agrees,
+    assert_glued_matches,
+    assert_rounds_like,
+    central_difference,
+    sigmoid,
+    sigmoid_derivative,
+    sigmoid_second_derivative,
+)
 
 POINT = 0.173  # the input of the problem set
 X, Y = 1.376, 2.123  # where the chapter takes the Hessian of g = 2 x^2 y^2
 BIG_N = 200  # the side of the matrix in the large Hessian-vector product
-
-
-def sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x))
-
-
-def first_closed(x: float) -> float:
-    s = sigmoid(x)
-    return s * (1 - s)
-
-
-def second_closed(x: float) -> float:
-    s = sigmoid(x)
-    return s * (1 - s) * (1 - 2 * s)
-
-
-def first_difference(x: float, h: float = 1e-6) -> float:
-    return (sigmoid(x + h) - sigmoid(x - h)) / (2 * h)
 
 
 def second_difference(x: float, h: float = 1e-4) -> float:
@@ -44,8 +33,10 @@ def second_difference(x: float, h: float = 1e-4) -> float:
 
 # glue name -> (closed form, finite difference) at POINT.
 ORACLES = {
-    "sigmoid_first": (first_closed(POINT), first_difference(POINT)),
-    "sigmoid_second": (second_closed(POINT), second_difference(POINT)),
+    "sigmoid_first": (sigmoid_derivative(POINT),
+                      central_difference(sigmoid, POINT)),
+    "sigmoid_second": (sigmoid_second_derivative(POINT),
+                       second_difference(POINT)),
 }
 
 
@@ -56,21 +47,18 @@ def glued() -> dict:
 
 @pytest.mark.parametrize("name", sorted(ORACLES))
 def test_closed_form_agrees_with_finite_difference(name):
-    closed, difference = ORACLES[name]
-    assert closed == pytest.approx(difference, abs=1e-7)
+    assert_closed_form_agrees(ORACLES, name, abs=1e-7)
 
 
 @pytest.mark.parametrize("name", sorted(ORACLES))
 def test_glued_answer_matches_oracle(glued, name):
-    closed, _ = ORACLES[name]
     # float32 in the chapter: agreement to a few units in the 7th digit.
-    assert glued[name] == pytest.approx(closed, abs=1e-6)
+    assert_glued_matches(glued, ORACLES, name, abs=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(ORACLES))
 def test_glued_answer_rounds_like_oracle(glued, name):
-    closed, _ = ORACLES[name]
-    assert f"{glued[name]:.3f}" == f"{closed:.3f}"
+    assert_rounds_like(glued, ORACLES, name)
 
 
 def test_chapter_uses_the_problem_input(glued):

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from autodiff_book import data
 from autodiff_book.data import load_dataset
 from autodiff_book.engine import Value
-from tests.notebooks import executed_chapter, glued_values
+from tests.notebooks import executed_chapter, glued_markdown, glued_values
 
 # The settings of problems 2.1 and 2.2 in the problem set.
 BATCH_SIZE, LEARNING_RATE, EPOCHS, SEED = 32, 0.01, 10, 0
@@ -187,20 +187,6 @@ def test_problem_2_2_learning_curve(glued, oracle):
     label = "fig-sgd-learning-curve"
     (cell,) = [c for c in notebook.cells if label in str(c.metadata)]
     assert any("image/png" in out.get("data", {}) for out in cell.outputs)
-
-
-def glued_markdown(glued, name):
-    """The text of a value the chapter glues as Markdown."""
-    # Its plain-text form only names the type; the Markdown is the text.
-    assert "Markdown" in glued[name]
-    (text,) = [
-        output["data"]["application/papermill.record/text/markdown"]
-        for cell in executed_chapter("sgd").cells
-        for output in cell.get("outputs", [])
-        if output.get("metadata", {}).get("scrapbook", {}).get("name")
-        == name
-    ]
-    return text
 
 
 def formula_gradient(x, y, slope, bias):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import functools
 import json
-import math
 import re
 import zipfile
 from pathlib import Path
@@ -32,13 +31,18 @@ import nbclient
 import nbformat
 import pytest
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 from autodiff_book import check
 from autodiff_book.data import load_dataset
 from book_tools import browser
 from book_tools import student as build_student
 from book_tools.project import ROOT
+from tests.oracles import (
+    bump_derivative,
+    plain_sgd,
+    sigmoid_derivative,
+    sigmoid_second_derivative,
+)
 from tests.test_browser import fail_or_skip
 from tests.test_chapter_sources import reader_view_problems
 
@@ -126,35 +130,15 @@ def test_student_chapters_run_without_hidden_cells(name):
 # The answers, recomputed: closed forms for Part I, a plain loop for Part II.
 
 
-def plain_sgd(x, y, *, learning_rate, epochs, evaluate=None):
-    parameters = torch.zeros(2, requires_grad=True)
-    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
-                        generator=torch.Generator().manual_seed(0))
-    losses, per_epoch = [], []
-    for _ in range(epochs):
-        for x_batch, y_batch in loader:
-            parameters.grad = None
-            loss = ((parameters[0] * x_batch + parameters[1] - y_batch) ** 2)
-            loss = loss.mean()
-            loss.backward()
-            with torch.no_grad():
-                parameters -= learning_rate * parameters.grad
-            losses.append(loss.item())
-        if evaluate is not None:
-            per_epoch.append(evaluate(parameters.detach().clone()))
-    return parameters.detach(), losses, per_epoch
-
-
 @functools.cache
 def answers() -> dict[str, list]:
     """Every answer of the set, as numbers (and epoch indices)."""
-    s = 1 / (1 + math.exp(-0.173))
     x, y = 1.376, 2.123
     result = {
-        "1.1": [4 * 3 / (3**2 + 4) ** 2],
+        "1.1": [bump_derivative(2.0)],
         "1.3": [2 * x, 4 * x**2 * y],
         "1.4": [6.0],
-        "1.5": [s * (1 - s), s * (1 - s) * (1 - 2 * s)],
+        "1.5": [sigmoid_derivative(0.173), sigmoid_second_derivative(0.173)],
     }
     inputs, targets = load_dataset()
     (slope, bias), losses, _ = plain_sgd(inputs, targets,
