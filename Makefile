@@ -3,6 +3,7 @@
 #   make student  the problem-set edition into _build/student/
 #   make test   lint every Python file, then run every test (the data, the
 #               chapters' numbers, the build, the browser)
+#   make test-quick  lint and the unit tests only (under a minute)
 # And for authors:
 #   make preview  serve the site on http://127.0.0.1:8000, rebuild it after
 #               every save; the open page reloads itself
@@ -61,6 +62,18 @@ student: $(VENV)/.site-installed
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# For authors, in under a minute: lint, then the unit tests of the package
+# (src/autodiff_book) and of the site tooling (tools/book_tools) that need
+# no build, no browser and no Jupyter kernel.
+QUICK_TESTS := $(addprefix tests/test_,$(addsuffix .py,data engine functions \
+	graph training regression plotting properties quadratic check checks \
+	build_dependencies theme_overrides audits))
+.PHONY: test-quick
+test-quick: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q $(QUICK_TESTS) \
+	    -k "not every_figure_of_a_notebook"
 
 # Test tools only, pinned by package-lock.json: axe-core (accessibility
 # tests) and Lighthouse (book_tools.audits.lighthouse). The site itself
