@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -81,15 +82,20 @@ def test_a_healthy_probe_page_builds(tmp_path):
     assert process.returncode == 0, process.stdout[-3000:]
 
 
-def test_the_site_builds_with_pip_alone(tmp_path):
+def test_the_site_builds_with_pip_alone(tmp_path, built_book):
     """A clean copy, a venv from requirements.txt only, a plain build.
 
     No npm and no node_modules: the design's ``jupyter-book build .``
     must give the complete site, math included (MathML, written by the
-    build), with zero warnings.
+    build, with the extensions ``_config.yml`` names by module), with zero
+    warnings. The chapters' outputs come from the session's build (the
+    same code and pins): its execution cache is shared, so this test costs
+    an install and a Sphinx run, not every chapter executed once more.
     """
     project = copy_project(tmp_path / "project")
     assert not (project / "node_modules").exists()
+    shutil.copytree(built_book / "_build" / ".jupyter_cache",
+                    project / "_build" / ".jupyter_cache")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     install = subprocess.run(

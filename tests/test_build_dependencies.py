@@ -1,4 +1,5 @@
-"""What each chapter depends on, as ``book_tools.build.steps`` reads it.
+"""What each chapter depends on, as ``book_tools.build.dependencies`` reads
+it.
 
 A fake package and data folder in a temporary project, and chapters made of
 code cells: which files each chapter's cache record depends on. The builds
@@ -12,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from book_tools.build import steps as build_steps
+from book_tools.build import dependencies
+from book_tools.build.chapters import Chapter
 
 MODULES = {
     "__init__.py": '"""The package."""\n',
@@ -44,8 +46,8 @@ def depends(project: Path, *cells: str) -> set[str]:
     """The files a chapter made of ``cells`` depends on."""
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
-    chapter = build_steps.Chapter(project / "book" / "c.md", notebook, None)
-    result = build_steps.chapter_dependencies(project, [chapter])
+    chapter = Chapter(project / "book" / "c.md", notebook, None)
+    result = dependencies.chapter_dependencies(project, [chapter])
     return set(result["book/c.md"])
 
 

@@ -1,6 +1,10 @@
 """The build of ``make site`` and its cache: ``python -m book_tools.build``.
 
-``__main__`` stops at once when no input of the site changed (standard
-library only); ``steps`` does the work otherwise: it re-executes only what
-changed, in parallel, runs jupyter-book, and prunes the site.
+- ``__main__``: stops at once when no input of the site changed (standard
+  library only), else runs ``site.build_site``;
+- ``chapters``: the toc's notebooks, read as myst-nb reads them;
+- ``dependencies``: what each chapter imports or loads besides its code;
+- ``execution``: re-executes, in parallel, only what changed, into the
+  cache myst-nb reads;
+- ``site``: runs jupyter-book and prunes the site.
 """

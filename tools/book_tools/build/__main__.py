@@ -10,7 +10,7 @@ When the digest equals the one stamped in ``_build/`` by the last
 successful build, it says so and stops, in a small fraction of a second:
 Sphinx, jupyter-book and torch are never imported.
 
-Otherwise ``book_tools.build.steps.build_site`` does the work (see that
+Otherwise ``book_tools.build.site.build_site`` does the work (see that
 module): it re-executes, in parallel, only the chapters whose code
 changed or that import a changed module of ``src/autodiff_book``
 (directly or through
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     # (Sphinx may have written some pages already).
     stamp.unlink(missing_ok=True)
     # Sphinx, jupyter-book, nbclient: imported only when there is work.
-    from book_tools.build.steps import build_site
+    from book_tools.build.site import build_site
 
     status = build_site(root, build, args, flags)
     if status == 0:

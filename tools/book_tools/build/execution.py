@@ -1,0 +1,287 @@
+"""Execute the chapters that have no cached result, in parallel.
+
+Jupyter Book 1 executes chapters one at a time while Sphinx reads them,
+and its cache (``_build/.jupyter_cache``) keys on code cells only. Here a
+chapter whose dependencies changed (``book_tools.build.dependencies``)
+loses its cache records; then every chapter without a cached result runs,
+a kernel per chapter, one more at a time than there are cores, and its
+result is stored exactly as myst-nb would store it, so that the build
+finds every chapter cached. A chapter that fails is not cached: the build
+executes it again and reports the failure as usual. Each run appends what
+it executed to ``_build/executions.jsonl``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+from traceback import format_exc
+from typing import Any
+
+import nbformat
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.cache.db import NbProjectRecord
+from myst_nb.ext.glue import extract_glue_data_cell
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from traitlets.config import Config
+
+from book_tools.build.chapters import Chapter, toc_chapters
+from book_tools.build.dependencies import chapter_dependencies
+
+STATE_FILE = "dependencies.json"
+LOG_FILE = "executions.jsonl"
+
+
+@dataclasses.dataclass
+class Progress:
+    """How many of the chapters to execute have finished."""
+
+    total: int
+    done: int = 0
+
+    def finished(self, chapter: Chapter, seconds: float,
+                 failure: str | None) -> None:
+        """Print that ``chapter`` finished, and how many are left."""
+        self.done += 1
+        print(f"[build_book] done  {chapter.path.name} in {seconds:.1f} s, "
+              f"{self.done} of {self.total}, {self.total - self.done} left"
+              + (f"; FAILED: {failure.strip().splitlines()[-1]}"
+                 if failure else ""), flush=True)
+
+
+async def execute(
+    chapter: Chapter, config: dict[str, Any], slots: asyncio.Semaphore,
+    why: str, progress: Progress,
+) -> tuple[Chapter, float, float, str | None]:
+    """Execute a chapter in place in its own kernel, as myst-nb does.
+
+    Returns:
+        The chapter, when it started (Unix time), the seconds it took, and
+        the traceback text of a failure (``None`` on success).
+    """
+    # Notebook metadata may override the timeout, as in jupyter-cache.
+    settings = chapter.notebook.metadata.get("execution", {})
+    async with slots:
+        print(f"[build_book] start {chapter.path.name} ({why})", flush=True)
+        with tempfile.TemporaryDirectory() as temporary:
+            in_temp = config.get("nb_execution_in_temp", False)
+            client = NotebookClient(
+                chapter.notebook,
+                timeout=settings.get(
+                    "timeout", config.get("nb_execution_timeout", 30)),
+                allow_errors=settings.get(
+                    "allow_errors",
+                    config.get("nb_execution_allow_errors", False)),
+                record_timing=False,  # as jupyter-cache: keeps the hash
+                # The kernel talks to the build over Unix sockets, not TCP:
+                # nothing else on the machine can listen in, and ipykernel
+                # does not warn "Kernel is running over TCP without
+                # encryption" at every start. The sockets' absolute path
+                # is private to this kernel (the kernel and the build run
+                # in different folders).
+                config=Config({"KernelManager": {
+                    "transport": "ipc", "ip": f"{temporary}/kernel"}}),
+                resources={"metadata": {
+                    "path": temporary if in_temp else str(chapter.path.parent)
+                }},
+            )
+            started, start = time.time(), time.perf_counter()
+            try:
+                await client.async_execute()
+            except (CellExecutionError, CellTimeoutError):
+                failure = format_exc()
+            except Exception:  # e.g. a kernel that never starts
+                failure = format_exc()
+            else:
+                failure = None
+        seconds = time.perf_counter() - start
+        # Still holding the slot: "done" prints before the next "start".
+        progress.finished(chapter, seconds, failure)
+    return chapter, started, seconds, failure
+
+
+async def execute_all(chapters: list[Chapter], config: dict[str, Any],
+                      jobs: int, cache: Any,
+                      reasons: dict[str, str]) -> list[dict]:
+    """Execute chapters, ``jobs`` kernels at a time; cache each success.
+
+    Prints when each chapter starts (and why it runs) and when it ends
+    (seconds, how many are done and left). Returns one log entry per
+    executed chapter.
+    """
+    slots = asyncio.Semaphore(jobs)
+    progress = Progress(len(chapters))
+    # Tasks take the slots in the order they are created.
+    tasks = [asyncio.create_task(execute(
+        chapter, config, slots,
+        reasons.get(str(chapter.path), "new or edited code"), progress))
+        for chapter in chapters]
+    log = []
+    for task in asyncio.as_completed(tasks):
+        chapter, started, seconds, failure = await task
+        log.append({"chapter": str(chapter.path), "started": started,
+                    "seconds": seconds, "succeeded": failure is None})
+        if failure is not None:
+            continue  # the build runs it again and reports the error
+        kwargs = {}
+        if chapter.reader.read_fmt is not None:
+            kwargs["read_data"] = chapter.reader.read_fmt
+        record = cache.add_nb_to_project(str(chapter.path), **kwargs)
+        NbProjectRecord.remove_tracebacks([record.pk], cache.db)
+        cache.cache_notebook_bundle(
+            CacheBundleIn(chapter.notebook, record.uri,
+                          data={"execution_seconds": seconds,
+                                "executed_by": "build_book"}),
+            check_validity=False,
+            overwrite=True,
+        )
+    return log
+
+
+def uncached(chapters: list[Chapter], cache: Any,
+             seconds: dict[str, float]) -> list[Chapter]:
+    """The chapters with no executed copy in the cache, longest first.
+
+    Longest by the last execution time, else by the size of the code, so
+    that no long chapter starts last and runs alone at the end.
+    """
+    pending = []
+    for chapter in chapters:
+        try:
+            cache.match_cache_notebook(chapter.notebook)
+        except KeyError:
+            pending.append(chapter)
+
+    def cost(chapter: Chapter) -> tuple[float, int]:
+        code = [c.source for c in chapter.notebook.cells
+                if c.cell_type == "code"]
+        return seconds.get(str(chapter.path), 0.0), len("".join(code))
+
+    return sorted(pending, key=cost, reverse=True)
+
+
+def restore_downloads(chapters: list[Chapter], cache: Any, root: Path,
+                      build: Path, since: float) -> None:
+    """Put the outputs back into each page's downloadable notebook.
+
+    On a cache hit myst-nb writes the notebook as it read it, without
+    outputs, to ``jupyter_execute/`` (the theme copies it to ``_sources/``
+    for the download button); only a chapter executed during the build
+    keeps its outputs. Write the cached outputs, as a serial build would,
+    into the notebooks written after ``since`` (a time stamp).
+    """
+    for chapter in chapters:
+        name = chapter.path.relative_to(root).with_suffix(".ipynb")
+        written = build / "jupyter_execute" / name
+        if not written.is_file() or written.stat().st_mtime < since:
+            continue
+        try:
+            _, merged = cache.merge_match_into_notebook(chapter.notebook)
+        except KeyError:
+            continue
+        for cell in merged.cells:  # myst-nb takes glue outputs out likewise
+            if cell.cell_type == "code":
+                extract_glue_data_cell(cell)
+        for folder in (build / "jupyter_execute", build / "html/_sources"):
+            if (folder / name).is_file():
+                (folder / name).write_text(nbformat.writes(merged), "utf8")
+
+
+@dataclasses.dataclass
+class FilledCache:
+    """A jupyter-cache made current, and the state stored next to it."""
+
+    cache: Any
+    chapters: list[Chapter]
+    state_path: Path
+    # {"dependencies": {chapter: {file: SHA-256}} as its cache record saw
+    #  them, "stale_pages": chapters re-executed since the pages were last
+    #  written, "seconds": {chapter: its last execution time}}
+    state: dict
+
+    @property
+    def site_is_stale(self) -> bool:
+        """Whether a page shows outputs older than its chapter's cache."""
+        return bool(self.state.get("stale_pages"))
+
+    def site_built(self, root: Path, build: Path, since: float) -> None:
+        """Note that the pages (written after ``since``) are current."""
+        self.state["stale_pages"] = []
+        self.state_path.write_text(json.dumps(self.state))
+        restore_downloads(self.chapters, self.cache, root, build, since)
+
+
+def invalidate(root: Path, chapters: list[Chapter], cache: Any, state: dict,
+               dependencies: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Drop the cache records of chapters whose dependencies changed.
+
+    Every record of such a chapter goes, not only the one matching its
+    code now: an older version of its code must not come back with outputs
+    computed from older modules. Returns chapter -> why it must run.
+    """
+    known = state.get("dependencies", {})
+    reasons = {}
+    for chapter in chapters:
+        name = chapter.path.relative_to(root).as_posix()
+        now, before = dependencies[name], known.get(name)
+        if before == now:
+            continue
+        # A record names the path it was executed at; a copied or moved
+        # project still finds its chapter's record by the code's hash.
+        records = [record for record in cache.list_cache_records()
+                   if record.uri == str(chapter.path)]
+        with contextlib.suppress(KeyError):
+            records.append(cache.match_cache_notebook(chapter.notebook))
+        records = list({record.pk: record for record in records}.values())
+        if not records:
+            continue  # never executed: it runs anyway
+        for record in records:
+            cache.remove_cache(record.pk)
+        key = str(chapter.path)
+        if before is None:
+            reasons[key] = "its dependencies were not recorded"
+        else:
+            changed = sorted(name for name in now.keys() | before.keys()
+                             if now.get(name) != before.get(name))
+            shown = ", ".join(changed[:3]) + (
+                f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            reasons[key] = f"{shown} changed"
+    return reasons
+
+
+def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
+               jobs: int) -> FilledCache:
+    """Invalidate what a changed dependency made stale, then fill the cache."""
+    path = Path(config.get("nb_execution_cache_path")
+                or build / ".jupyter_cache")
+    cache = get_cache(path)
+    path.mkdir(parents=True, exist_ok=True)  # a book without notebooks too
+    state_path = path / STATE_FILE
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    chapters = toc_chapters(root, toc, config)
+    dependencies = chapter_dependencies(root, chapters)
+    reasons = invalidate(root, chapters, cache, state, dependencies)
+    state.setdefault("dependencies", {}).update(dependencies)
+    state["stale_pages"] = sorted(set(state.get("stale_pages", []))
+                                  | set(reasons))
+    state_path.write_text(json.dumps(state))
+    entry: dict[str, Any] = {"time": time.time(), "invalidated": reasons}
+    seconds = state.setdefault("seconds", {})
+    pending = uncached(chapters, cache, seconds)
+    print(f"[build_book] {len(chapters)} chapters: {len(pending)} to "
+          f"execute, {len(chapters) - len(pending)} from the cache"
+          + (f", {jobs} kernels at a time" if pending else ""), flush=True)
+    entry["executed"] = asyncio.run(execute_all(
+        pending, config, jobs, cache, reasons))
+    seconds.update({e["chapter"]: e["seconds"] for e in entry["executed"]})
+    state_path.write_text(json.dumps(state))
+    with (build / LOG_FILE).open("a") as log:
+        log.write(json.dumps(entry) + "\n")
+    return FilledCache(cache, chapters, state_path, state)

@@ -1,0 +1,111 @@
+"""Build the site: fill the cache, run jupyter-book, prune.
+
+``build_site`` is the slow path of ``python -m book_tools.build``: it makes
+the execution cache current (``book_tools.build.execution``), runs
+``jupyter-book build`` with the given flags (``--all`` after an edit of
+the pages' assets), then deletes the files of the site that no reader ever
+loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from book_tools.build.chapters import sphinx_config
+from book_tools.build.dependencies import file_hash
+from book_tools.build.execution import fill_cache
+
+# What the pages are dressed in: static files, templates, extensions and
+# widgets. Sphinx copies static files only when it writes a page, and
+# re-reads no page when an extension changes, so an edit here alone would
+# never reach the site; ASSETS_FILE keeps their digest at the last build.
+ASSET_FOLDERS = ("book/_static", "_templates", "tools/book_tools/extensions",
+                 "_widgets")
+ASSETS_FILE = "assets.json"
+# Files Sphinx and the themes copy into the site that no page ever loads:
+# source maps (only opened by a browser's developer tools), the theme's
+# message catalogues and Jinja templates, and TrueType fonts (the theme's CSS
+# offers WOFF2 first, which every current browser takes).
+NEVER_LOADED = (
+    "**/*.map",
+    "_static/locales/**/*",
+    "_static/*webpack-macros.html",
+    "_static/vendor/fontawesome/webfonts/*.ttf",
+)
+
+
+def assets_digest(root: Path) -> str:
+    """SHA-256 of every file in ``ASSET_FOLDERS``, names and bytes."""
+    sha = hashlib.sha256()
+    for folder in ASSET_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                sha.update(path.relative_to(root).as_posix().encode() + b"\0")
+                sha.update(file_hash(path).encode())
+    return sha.hexdigest()
+
+
+def prune(html: Path) -> int:
+    """Delete the files no reader loads; return the bytes removed."""
+    removed = 0
+    for pattern in NEVER_LOADED:
+        for path in html.glob(pattern):
+            if path.is_file():
+                removed += path.stat().st_size
+                path.unlink()
+    for folder in sorted(html.glob("_static/**/"), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def build_site(root: Path, build: Path, args: argparse.Namespace,
+               flags: list[str]) -> int:
+    """Fill the cache, build, prune; return jupyter-book's exit status."""
+    build.mkdir(parents=True, exist_ok=True)
+    config = sphinx_config(root)
+    filled = None
+    if config.get("nb_execution_mode") == "cache":  # else Sphinx executes
+        filled = fill_cache(root, build, args.toc or root / "_toc.yml",
+                            config, args.jobs)
+
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build",
+               str(root), *flags]
+    # Sphinx re-reads only changed sources: after an invalidation every page
+    # must be rebuilt from the new outputs, once; after an edit of the
+    # pages' assets every page is written again with them.
+    assets_path = build / ASSETS_FILE
+    assets = assets_digest(root)
+    try:
+        assets_changed = json.loads(assets_path.read_text()) != assets
+    except (OSError, ValueError):
+        assets_changed = True
+    if (filled is not None and filled.site_is_stale) or assets_changed:
+        command.append("--all")
+    if args.toc:
+        command += ["--toc", str(args.toc)]
+    if args.path_output:
+        command += ["--path-output", str(args.path_output)]
+    start, clock = time.time(), time.perf_counter()
+    reason = ("outputs changed under unchanged pages"
+              if filled is not None and filled.site_is_stale
+              else "static files, templates or extensions changed")
+    print("[build_book] jupyter-book build" + (
+        f" --all ({reason})" if "--all" in command else ""), flush=True)
+    status = subprocess.run(command, check=False).returncode
+    print(f"[build_book] jupyter-book build took "
+          f"{time.perf_counter() - clock:.1f} s", flush=True)
+    if status == 0:
+        assets_path.write_text(json.dumps(assets))
+    if status == 0 and filled is not None:
+        filled.site_built(root, build, start)
+    if (build / "html").is_dir():
+        print(f"[build_book] pruned {prune(build / 'html')} bytes of files "
+              "no reader loads", flush=True)
+    return status
