@@ -161,11 +161,11 @@ def exercise_contents(app: Sphinx, doctree: nodes.document,
     """Each exercise's and solution's content: a div with a class.
 
     sphinx-exercise wraps it in a section with a fixed id, so a page with
-    two exercises repeats the id (an HTML error; a link or a screen reader
-    that follows the id lands on the first one), and a section without a
-    heading is an outline entry without a name. Nothing links to that id
-    (the exercise's own id is its label); the class keeps it as a hook.
-    A section of the text always starts with its title: it is left alone.
+    two exercises repeats the id (an HTML error: whatever follows the id
+    finds the first one), and the Nu Html Checker warns about each
+    section without a heading. Nothing links to that id (the exercise's
+    own id is its label); the class keeps it as a hook for styles. A
+    section of the text always starts with its title: it is left alone.
     """
     for section in list(doctree.findall(nodes.section)):
         name = next((i for i in section["ids"] if i in CONTENT_IDS), None)
