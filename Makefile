@@ -76,9 +76,9 @@ test-quick: $(VENV)/.test-installed
 	    -k "not every_figure_of_a_notebook"
 
 # Test tools only, pinned by package-lock.json: axe-core (accessibility
-# tests) and Lighthouse (book_tools.audits.lighthouse). The site itself
-# needs no npm: its math is MathML written at build time
-# (book_tools.extensions.build_time_math),
+# tests), Lighthouse (book_tools.audits.lighthouse) and vnu-jar, the Nu
+# Html Checker (tests/test_valid_html.py). The site itself needs no npm: its
+# math is MathML written at build time (book_tools.extensions.build_time_math),
 # so `pip install -r requirements.txt` and `jupyter-book build .` suffice.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -97,6 +97,22 @@ browser:
 	    "sudo apt-get install chromium chromium-driver"; fi
 
 test: node_modules/.installed browser
+
+# Debian's Java, when there is none, for the Nu Html Checker (npm vnu-jar)
+# that tests/test_valid_html.py runs. As for Chromium, only root installs
+# it; elsewhere that test skips and says how (never under CI=true). Before
+# npm ci, so that vnu-jar's install script finds it and fetches no Java.
+.PHONY: java
+java:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    default-jre-headless; \
+	else echo "No Java: the HTML validity test will skip; install with" \
+	    "sudo apt-get install default-jre-headless"; fi
+
+node_modules/.installed: | java
+test: java
 
 # The full book and the problem set as PDFs, printed by Debian's Chromium
 # from the built sites (book_tools.pdf); pypdf comes with the test

@@ -104,8 +104,9 @@ def test_a_copied_component_differs_only_by_its_fix(name):
     assert JINJA_COMMENT.sub("", ours.read_text()) == expected
 
 
-def test_the_replaced_visitor_differs_only_by_its_label():
-    """Both visitors write the same HTML, but for the summary's label."""
+def test_the_replaced_visitor_differs_only_by_its_label_and_spans():
+    """Both visitors write the same HTML, but for the summary's label and
+    the tag of its two prompts (``<span>``, not ``<p>``)."""
     from myst_nb.sphinx_ import HideCodeCellNode, visit_HideCellInput
 
     node = HideCodeCellNode(
@@ -116,6 +117,10 @@ def test_the_replaced_visitor_differs_only_by_its_label():
     visit_HideCellInput(theirs, node)
     site_fixes.visit_hidden_cell(ours, node)
     label = '<summary aria-label="Toggle hidden content">'
-    assert label in "".join(theirs.body)
-    assert "".join(ours.body) == "".join(theirs.body).replace(
-        label, "<summary>")
+    expected = "".join(theirs.body)
+    for old, new, count in [(label, "<summary>", 1),
+                            ("<p class=", "<span class=", 2),
+                            ("</p>", "</span>", 2)]:
+        assert expected.count(old) == count, old
+        expected = expected.replace(old, new)
+    assert "".join(ours.body) == expected

@@ -4,7 +4,12 @@
   link previews: the page's own ``html_meta`` description if it has one,
   else its first paragraph, else the book's ``description`` from
   ``_config.yml``.
-- The root redirect page links the favicon too.
+- The root ``index.html``, which sends the reader to the landing page, is
+  a whole HTML document (doctype, language, title, favicon, a link), not
+  sphinx-external-toc's single ``<meta>`` line; see ``root_page``.
+- The content of each exercise and solution is a ``<div>`` with a class,
+  not a ``<section>`` whose id every exercise repeats; see
+  ``exercise_contents``.
 - Accessible markup where the HTML writers get it wrong (citations, empty
   or formula-only table headers, myst-nb's code-cell toggles); see
   ``accessible_body`` and ``visit_hidden_cell``.
@@ -125,8 +130,11 @@ def visit_hidden_cell(self, node) -> None:
     myst-nb labels the ``<summary>`` "Toggle hidden content", a name that
     does not contain its visible text (axe: label-content-name-mismatch);
     without the label its name is the visible "Show code cell source".
-    No myst-nb option sets that label. A copy of this visitor, minus the
-    label (tests/test_theme_overrides.py checks it is unchanged):
+    No myst-nb option sets that label. And its two prompts are ``<span>``,
+    not ``<p>``: a ``<summary>`` holds phrasing content only (the Nu Html
+    Checker's error); custom.css gives the spans the paragraphs' rules.
+    A copy of this visitor with those two changes
+    (tests/test_theme_overrides.py checks it is unchanged):
 
     Upstream: myst-nb 1.4.0 myst_nb/sphinx_.py::visit_HideCellInput
     sha256:8ab1e5d01c59b68443b202a37ae4b7a8281727b1ee2613dcbc90e5317ef1c300
@@ -137,10 +145,38 @@ def visit_hidden_cell(self, node) -> None:
     for state, prompt in (("collapsed", "prompt_show"),
                           ("expanded", "prompt_hide")):
         self.body.append(
-            f'<p class="{state} admonition-title">'
-            f"{html.escape(node[prompt])}</p>\n"
+            f'<span class="{state} admonition-title">'
+            f"{html.escape(node[prompt])}</span>\n"
         )
     self.body.append("</summary>\n")
+
+
+# The id sphinx-exercise gives the content of every exercise and every
+# solution (sphinx_exercise/directive.py and transforms.py, 1.2.1).
+CONTENT_IDS = ("exercise-content", "solution-content")
+
+
+def exercise_contents(app: Sphinx, doctree: nodes.document,
+                      docname: str) -> None:
+    """Each exercise's and solution's content: a div with a class.
+
+    sphinx-exercise wraps it in a section with a fixed id, so a page with
+    two exercises repeats the id (an HTML error: whatever follows the id
+    finds the first one), and the Nu Html Checker warns about each
+    section without a heading. Nothing links to that id (the exercise's
+    own id is its label); the class keeps it as a hook for styles. A
+    section of the text always starts with its title: it is left alone.
+    """
+    for section in list(doctree.findall(nodes.section)):
+        name = next((i for i in section["ids"] if i in CONTENT_IDS), None)
+        if name is None or (
+            section.children and isinstance(section[0], nodes.title)
+        ):
+            continue
+        content = nodes.container(classes=[name])
+        content.extend(section.children)
+        # Not replace_self: it would copy the section's id to the div.
+        section.parent.replace(section, content)
 
 
 def polish_page(app, pagename, templatename, context, doctree) -> None:
@@ -167,21 +203,46 @@ def polish_page(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
-def icon_on_redirect(app: Sphinx, exception: Exception | None) -> None:
-    """Give the root ``index.html`` redirect the book's favicon link.
+# The root page: what sphinx-external-toc writes there (a redirect to the
+# landing page), as a valid document that also names the book and its icon.
+ROOT_PAGE = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<meta http-equiv="refresh" content="0; url={url}">{icon}
+</head>
+<body>
+<p><a href="{url}">{title}</a></p>
+</body>
+</html>
+"""
 
-    Without one, a browser asks for ``/favicon.ico`` (a 404) while it
-    follows the redirect that sphinx-external-toc writes there.
+
+def root_page(app: Sphinx, exception: Exception | None) -> None:
+    """Write the root ``index.html`` that sends the reader to the book.
+
+    sphinx-external-toc writes it when the landing page is elsewhere
+    (``book/index``), as a lone ``<meta http-equiv="Refresh">`` line: no
+    doctype, title or language (Nu Html Checker errors), and no favicon,
+    so a browser asks for ``/favicon.ico`` (a 404) on its way. It writes
+    nothing when the file exists, so this runs first (priority 400 < 500).
     """
-    if exception or app.builder.format != "html":
+    if exception or app.builder.name != "html":
         return
-    if not app.config.html_favicon:
+    root = app.config.root_doc
+    if root == "index":  # the landing page is the root page itself
         return
-    page = Path(app.outdir) / "index.html"
-    text = page.read_text() if page.is_file() else ""
-    if 'http-equiv="Refresh"' in text and 'rel="icon"' not in text:
-        name = Path(app.config.html_favicon).name
-        page.write_text(f'<link rel="icon" href="_static/{name}" />\n{text}')
+    icon = app.config.html_favicon
+    if icon:
+        icon = f'\n<link rel="icon" href="_static/{Path(icon).name}">'
+    page = ROOT_PAGE.format(
+        lang=html.escape(app.config.language or "en"),
+        title=html.escape(app.config.html_title or app.config.project),
+        url=html.escape(app.builder.get_target_uri(root)),
+        icon=icon or "",
+    )
+    (Path(app.outdir) / "index.html").write_text(page, encoding="utf8")
 
 
 def setup(app: Sphinx) -> dict:
@@ -193,6 +254,7 @@ def setup(app: Sphinx) -> dict:
         html=(visit_hidden_cell, depart_HideCellInput),
     )
     app.connect("html-page-context", polish_page, priority=900)
-    # After sphinx-external-toc has written the redirect (priority 500).
-    app.connect("build-finished", icon_on_redirect, priority=900)
+    app.connect("doctree-resolved", exercise_contents)
+    # Before sphinx-external-toc would write its redirect (priority 500).
+    app.connect("build-finished", root_page, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
