@@ -62,11 +62,12 @@ DATA = "data"
 # A string in a chapter's code that names the data folder ("../data").
 DATA_PATH = re.compile(r"(^|[/\\])data([/\\]|$)")
 STATE_FILE = "dependencies.json"
-# What the pages are dressed in: static files, templates, extensions and
-# widgets. Sphinx copies static files only when it writes a page, and
-# re-reads no page when an extension changes, so an edit here alone would
-# never reach the site; ASSETS_FILE keeps their digest at the last build.
-ASSET_FOLDERS = ("book/_static", "_templates", "_ext", "_widgets")
+# What the pages are dressed in: static files, templates, extensions,
+# widgets and the math font. Sphinx copies static files only when it
+# writes a page, and re-reads no page when an extension changes, so an
+# edit here alone would never reach the site; ASSETS_FILE keeps their
+# digest at the last build.
+ASSET_FOLDERS = ("book/_static", "_templates", "_ext", "_widgets", "fonts")
 ASSETS_FILE = "assets.json"
 LOG_FILE = "executions.jsonl"
 # Files Sphinx and the themes copy into the site that no page ever loads:
