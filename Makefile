@@ -114,6 +114,18 @@ java:
 node_modules/.installed: | java
 test: java
 
+# Debian's poppler-utils, when missing: tests/test_pdf.py reads the fonts
+# embedded in the PDFs with its pdffonts (root installs it, as above).
+.PHONY: poppler
+poppler:
+	@if command -v pdffonts >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y poppler-utils; \
+	else echo "No pdffonts: a PDF test will skip; install with" \
+	    "sudo apt-get install poppler-utils"; fi
+
+test: poppler
+
 # The full book and the problem set as PDFs, printed by Debian's Chromium
 # from the built sites (book_tools.pdf); pypdf comes with the test
 # tools, Chromium with the browser target.

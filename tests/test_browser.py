@@ -85,7 +85,29 @@ const weight = entries.filter(e => !below.has(e.name))
   .reduce((sum, e) => sum + e.transferSize, 0);
 const style = getComputedStyle(document.querySelector("article p")
     || document.body);
+// Each matrix between fences: the shorter fence over the matrix's height;
+// each sum sign's box, displayed or inline; the site's math font.
+const box = e => e.getBoundingClientRect();
+const matrices = Array.from(document.querySelectorAll("math mtable"))
+  .filter(t => t.getClientRects().length && t.previousElementSibling
+    && t.previousElementSibling.localName === "mo"
+    && "([{|".includes(t.previousElementSibling.textContent.trim()))
+  .map(t => [t.closest("math").getAttribute("alttext"),
+             Math.min(box(t.previousElementSibling).height,
+                      box(t.nextElementSibling).height) / box(t).height]);
+const sums = Array.from(document.querySelectorAll("math mo"))
+  .filter(o => o.textContent.trim() === "\u2211" && o.getClientRects().length)
+  .map(o => [o.closest("math").getAttribute("display") === "block",
+             box(o).height]);
+const mathFont = Array.from(document.fonts)
+  .filter(f => f.family.replace(/"/g, "") === "Autodiff Book Math")
+  .map(f => f.status);
 return {
+  matrices: matrices,
+  sums: sums,
+  math_font: mathFont,
+  math_font_family: maths.length
+    ? getComputedStyle(maths[0]).fontFamily : "",
   mathml: maths.length,
   untypeset_math: untypeset,
   tex_in_math: tex,
@@ -194,6 +216,38 @@ def test_the_site_shows_equations_as_mathml_without_a_script(reports):
     for page in PAGES:
         assert reports(page)["mathjax_scripts"] == [], page
         assert reports(page)["typeset"] == 0, page
+
+
+def test_the_site_draws_math_with_its_own_font(reports):
+    """Pages with math load the site's math font; others never do."""
+    for page in PAGES:
+        report = reports(page)
+        if report["mathml"]:
+            assert report["math_font"] == ["loaded"], page
+            assert report["math_font_family"].startswith(
+                '"Autodiff Book Math"'), page
+        else:
+            assert report["math_font"] in ([], ["unloaded"]), page
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_matrix_brackets_stretch_to_the_matrix(reports, device):
+    """Every fenced matrix's brackets are at least 90 % of its height."""
+    matrices = [m for page in PAGES
+                for m in reports(page, device=device)["matrices"]]
+    assert len(matrices) >= 5
+    short = [(tex, round(ratio, 2)) for tex, ratio in matrices
+             if ratio < 0.9]
+    assert not short
+
+
+def test_a_displayed_sum_is_larger_than_an_inline_one(reports):
+    """A displayed sum sign is drawn from a larger glyph (MATH table)."""
+    sums = [s for page in PAGES for s in reports(page)["sums"]]
+    shown = [height for display, height in sums if display]
+    inline = [height for display, height in sums if not display]
+    assert shown and inline
+    assert min(shown) > 1.3 * max(inline), (shown, inline)
 
 
 def test_a_fraction_is_drawn_as_a_fraction(reports):

@@ -241,3 +241,66 @@ def test_no_character_crosses_the_margins(pdfs, edition):
                 outside.append((index + 1, textpage.get_text_range(char, 1),
                                 round(left), round(right)))
     assert not outside, outside[:10]
+
+
+def pdffonts(pdf: Path) -> str:
+    """poppler's table of the fonts a PDF uses (``make test`` installs
+    poppler-utils)."""
+    import shutil
+
+    if shutil.which("pdffonts") is None:
+        fail_or_skip("no pdffonts: apt-get install poppler-utils")
+    return subprocess.run(["pdffonts", str(pdf)], capture_output=True,
+                          text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_pdf_embeds_the_math_font(pdfs, edition):
+    """The site's math font (TrueType, renamed) is embedded by name."""
+    rows = [line.split() for line in pdffonts(pdfs[edition]).splitlines()
+            if "AutodiffBookMath" in line]
+    assert rows, pdffonts(pdfs[edition])
+    for row in rows:
+        # name, type ("CID TrueType"), encoding, then emb: yes.
+        assert row[1:3] == ["CID", "TrueType"] and row[4] == "yes", row
+
+
+def margin_texts(pdf: Path) -> list[tuple[str, str]]:
+    """Each page's text in its top margin and in its bottom margin."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    out = []
+    for index in range(len(document)):
+        page = document[index]
+        height = page.get_height()
+        textpage = page.get_textpage()
+        top, bottom = [], []
+        for char in range(textpage.count_chars()):
+            _, low, _, high = textpage.get_charbox(char)
+            text = textpage.get_text_range(char, 1)
+            # make_pdf.py's margins: 0.7 in at the top, 0.8 in below.
+            if low > height - 0.7 * 72:
+                top.append(text)
+            elif high < 0.8 * 72:
+                bottom.append(text)
+        out.append(("".join(top).strip(), "".join(bottom).strip()))
+    return out
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_pages_are_numbered_and_headed_by_their_chapter(pdfs, sites,
+                                                        edition):
+    """No number on the cover; every other page numbered; a chapter's
+    pages carry its title at their head."""
+    margins = margin_texts(pdfs[edition])
+    assert margins[0] == ("", "")
+    for number, (_, foot) in enumerate(margins[1:], start=2):
+        assert foot == str(number)
+    titles = [squeeze(t) for t in chapter_titles(sites[edition])]
+    heads = [squeeze(head) for head, _ in margins if head]
+    # Each head is a chapter's title, in the book's order, and every
+    # chapter has one (a chapter is longer than a page).
+    order = [titles.index(head) for head in heads]
+    assert order == sorted(order)
+    assert set(order) == set(range(len(titles)))

@@ -15,8 +15,12 @@ order: a cover, a table of contents, the landing page, then every chapter,
 each starting on a new page with its title (parts get a page of their own).
 Ids and links are renamed per chapter so that cross-references become links
 inside the PDF. Math arrives as MathML from the build;
-``book/_static/print.css`` makes it a printed book (no sidebars or
-buttons, code wrapped, figures kept whole). DevTools' ``Page.printToPDF``
+``book/_static/print.css`` makes it a printed book (no sidebars or buttons,
+code wrapped, figures kept whole); the script waits for the site's math font
+(``book_tools.extensions.math_font``), which Chromium embeds, and adds
+``@page`` rules: no number on the cover, a page number at the foot of every
+other page, each chapter's title at the head of its pages (named pages with
+margin boxes). DevTools' ``Page.printToPDF``
 prints it once with the headings as the PDF's outline (bookmarks); the
 outline gives the page on which each chapter and section starts; those
 numbers go into the table of contents and the book is printed again.
@@ -40,9 +44,12 @@ from book_tools import browser
 # same folder as every chapter, so the chapters' relative links (images,
 # ../_images/...) stay valid.
 HOST_PAGE = "book/index.html"
+# The site's math font (book_tools.extensions.math_font), embedded in the PDF.
+MATH_FAMILY = "Autodiff Book Math"
 
 ASSEMBLE = r"""
-const [edition, openAll] = [arguments[0], arguments[1]];
+const [edition, openAll, MATH_FAMILY] = [arguments[0], arguments[1],
+                                          arguments[2]];
 const done = arguments[arguments.length - 1];
 (async () => {
   document.documentElement.dataset.theme = "light";
@@ -107,6 +114,14 @@ const done = arguments[arguments.length - 1];
   }
   const parser = new DOMParser();
   let partNumber = 0;
+  // Page numbers at the foot of every page but the cover's, chapter
+  // titles at the head of a chapter's pages (CSS page-margin boxes of
+  // named pages). The cover keeps the unnamed page: a named one would
+  // start a new page after the page's hidden header.
+  const margin = "font: 9pt sans-serif; color: #444;";
+  const number = `@bottom-center { content: counter(page); ${margin} }`;
+  const pageRules = [`@page pdf-body { ${number} }`];
+  toc.style.page = "pdf-body";
   entries.forEach((entry, i) => {
     // A part of numbered chapters gets a title page; the back matter
     // (an unnumbered part) does not.
@@ -123,6 +138,7 @@ const done = arguments[arguments.length - 1];
       part.className = "pdf-part";
       part.id = "pdf-part-" + (++partNumber);
       part.innerHTML = "<h1></h1>";
+      part.style.page = "pdf-body";
       part.querySelector("h1").textContent = entry.title;
       book.appendChild(part);
       tocEntry("part", entry.title, part.id);
@@ -167,6 +183,12 @@ const done = arguments[arguments.length - 1];
     } else {
       tocEntry("chapter", entry.title || headingText(h1), chapter.id);
     }
+    // Its pages are a named page whose header is the chapter's title.
+    const pageName = "pdf-page-" + name.replace(/[^\w-]/g, "-");
+    chapter.style.page = pageName;
+    pageRules.push(`@page ${pageName} { ${number} @top-center { `
+      + `content: ${JSON.stringify(entry.title || headingText(h1))}; `
+      + `${margin} } }`);
     for (const h2 of chapter.querySelectorAll("section > h2")) {
       tocEntry("section", headingText(h2), h2.parentElement.id);
     }
@@ -180,17 +202,30 @@ const done = arguments[arguments.length - 1];
     await MathJax.startup.promise;
     await MathJax.typesetPromise([book]);
   }
+  const pageStyle = document.createElement("style");
+  pageStyle.media = "print";
+  pageStyle.textContent = pageRules.join("\n");
+  document.head.appendChild(pageStyle);
   const loaded = () => Array.from(book.querySelectorAll("img")).every(
     img => img.complete);
   for (let i = 0; i < 200 && !loaded(); i++) {
     await new Promise(r => setTimeout(r, 100));
   }
-  if (document.fonts) { await document.fonts.ready; }
+  // A font is fetched once a laid-out element uses it: lay the book out,
+  // then wait for every font it asked for, the math font among them.
+  book.getBoundingClientRect();
+  const mathFonts = Array.from(document.fonts)
+    .filter(f => f.family.replace(/"/g, "") === MATH_FAMILY);
+  if (book.querySelector("math")) {
+    await Promise.all(mathFonts.map(f => f.load()));
+  }
+  await document.fonts.ready;
   done({
     chapters: entries.filter(e => e.kind === "chapter").length,
     images: book.querySelectorAll("img").length,
     broken: Array.from(book.querySelectorAll("img"))
       .filter(img => !img.naturalWidth).map(img => img.src),
+    mathFont: mathFonts.map(f => f.status),
     untypeset: Array.from(book.querySelectorAll(".math"))
       .filter(el => !el.querySelector("math, mjx-container")).length,
     tocTargets: Array.from(toc.querySelectorAll("a"))
@@ -221,23 +256,17 @@ return Array.from(document.querySelectorAll(".pdf-toc a")).map(a => {
 });
 """
 
-FOOTER = (
-    "<div style='font-size: 9pt; width: 100%; text-align: center; "
-    "font-family: sans-serif; color: #444;'>"
-    "<span class='pageNumber'></span></div>"
-)
 
 
 def print_pdf(driver) -> bytes:
-    """The current page printed by Chromium: A4, page numbers, outline."""
+    """The current page printed by Chromium: A4, its @page rules, outline."""
     result = driver.execute_cdp_cmd("Page.printToPDF", {
         "paperWidth": 8.27, "paperHeight": 11.69,   # A4, in inches
         "marginTop": 0.7, "marginBottom": 0.8,
         "marginLeft": 0.75, "marginRight": 0.75,
         "printBackground": True,
-        "displayHeaderFooter": True,
-        "headerTemplate": "<div></div>",
-        "footerTemplate": FOOTER,
+        # Page numbers and running heads are the book's own @page rules.
+        "displayHeaderFooter": False,
         "preferCSSPageSize": False,
         "generateTaggedPDF": True,
         "generateDocumentOutline": True,
@@ -313,9 +342,15 @@ def make_pdf(html: Path, output: Path, edition: str,
         browser.set_color_scheme(driver, "light")
         browser.open_page(driver, base + HOST_PAGE)
         driver.set_script_timeout(300)
-        facts = driver.execute_async_script(ASSEMBLE, edition, open_all)
+        facts = driver.execute_async_script(
+            ASSEMBLE, edition, open_all, MATH_FAMILY)
         if "error" in facts:
             raise RuntimeError(f"assembling the book failed: {facts['error']}")
+        if facts["mathFont"] != ["loaded"]:
+            raise RuntimeError(
+                f"the math font {MATH_FAMILY!r} did not load: "
+                f"{facts['mathFont']}"
+            )
         if facts["broken"] or facts["untypeset"]:
             raise RuntimeError(
                 f"images not loaded: {facts['broken']}; "

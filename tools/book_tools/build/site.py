@@ -21,12 +21,12 @@ from book_tools.build.chapters import sphinx_config
 from book_tools.build.dependencies import file_hash
 from book_tools.build.execution import fill_cache
 
-# What the pages are dressed in: static files, templates, extensions and
-# widgets. Sphinx copies static files only when it writes a page, and
-# re-reads no page when an extension changes, so an edit here alone would
-# never reach the site; ASSETS_FILE keeps their digest at the last build.
-ASSET_FOLDERS = ("book/_static", "_templates", "tools/book_tools/extensions",
-                 "_widgets")
+# What the pages are dressed in: static files, templates, extensions, widgets
+# and the math font. Sphinx copies static files only when it writes a page, and
+# re-reads no page when an extension changes, so an edit here alone would never
+# reach the site; ASSETS_FILE keeps their digest at the last build.
+ASSET_FOLDERS = ("book/_static", "_templates",
+                 "tools/book_tools/extensions", "_widgets", "fonts")
 ASSETS_FILE = "assets.json"
 # Files Sphinx and the themes copy into the site that no page ever loads:
 # source maps (only opened by a browser's developer tools), the theme's

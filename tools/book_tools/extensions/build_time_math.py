@@ -8,7 +8,9 @@ environments inside them, myst-nb's ``text/latex`` outputs) to MathML with
 the pure-Python package ``latex2mathml`` (pinned in requirements.txt) while
 Sphinx writes the page. Browsers draw MathML Core natively (Chromium 109+,
 Firefox, Safari) and screen readers read it as math; the TeX source rides
-along in ``alttext`` for tools that prefer it.
+along in ``alttext`` for tools that prefer it. ``mathml_core`` mends the
+markup where MathML Core would draw it unlike TeX (fences, primes,
+accents), and ``math_font`` serves the font that draws it.
 
 A formula that ``latex2mathml`` cannot convert stops the build with a
 warning naming the page (``-W`` makes it fatal) instead of showing raw TeX.
@@ -27,29 +29,14 @@ from sphinx.locale import _
 from sphinx.util import logging
 from sphinx.util.math import get_node_equation_number
 
+from book_tools.extensions.mathml_core import for_mathml_core
+
 logger = logging.getLogger(__name__)
 
 # latex2mathml 3.81 writes amsmath's ``aligned`` as one row with literal
 # "&"s; ``align*`` means the same inside a formula (right/left column
 # pairs, no space inside a pair) and becomes a table.
 ALIGNED = re.compile(r"\\(begin|end)\{aligned\}")
-# A matrix between parentheses (pmatrix). Browsers stretch a parenthesis
-# to the matrix's height only with a math font (OpenType MATH table), which
-# many phones lack; scaling it by the number of rows reads right either way.
-MATRIX = re.compile(
-    r"<mo>&#x00028;</mo><mtable>((?:(?!</mtable>).)*)</mtable>"
-    r"<mo>&#x00029;</mo>"
-)
-
-
-def tall_parentheses(match: re.Match) -> str:
-    """A pmatrix's parentheses scaled to its rows."""
-    rows = match.group(1).count("<mtr>")
-    style = f' style="transform: scaleY({1.2 * rows:.1f})"' if rows > 1 else ""
-    return (
-        f"<mo{style}>&#x00028;</mo><mtable>{match.group(1)}</mtable>"
-        f"<mo{style}>&#x00029;</mo>"
-    )
 
 
 def to_mathml(tex: str, display: bool, where: nodes.Node) -> str:
@@ -64,7 +51,8 @@ def to_mathml(tex: str, display: bool, where: nodes.Node) -> str:
             location=where, type="math", subtype="mathml",
         )
         return f"<code>{html.escape(tex)}</code>"
-    mathml = MATRIX.sub(tall_parentheses, mathml)
+    # Markup MathML Core draws as TeX would (fences, primes, accents).
+    mathml = for_mathml_core(mathml)
     # The TeX source, for assistive tools that read it.
     alttext = html.escape(re.sub(r"\s+", " ", source), quote=True)
     return mathml.replace("<math ", f'<math alttext="{alttext}" ', 1)
