@@ -874,7 +874,9 @@ def test_three_way_split_is_80_10_10_with_random_state_42_twice():
         (10**400, "derivative is too large for a float: an int of 1329 "
                   "bits"),
         (torch.zeros((), device="meta"), "derivative should be a number, "
-                                         "got a torch.strided meta tensor"),
+                                         "got a meta tensor"),
+        (torch.zeros(1).to_sparse(), "derivative should be a number, "
+                                     "got a sparse tensor"),
         (np.array(["0.071"]), "derivative should be a number, got str"),
     ],
 )

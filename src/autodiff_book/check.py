@@ -96,20 +96,21 @@ def _scalar(name: str, value):
 
     Raises ``_Wrong`` for a tensor or array that is not a single number.
     """
-    if isinstance(value, torch.Tensor | np.ndarray):
-        kind = "tensor" if isinstance(value, torch.Tensor) else "array"
-        if isinstance(value, torch.Tensor) and (
-            value.is_meta or value.layout != torch.strided
-        ):
-            raise _Wrong(f"{name} should be a number, got a {value.layout} "
-                         f"{'meta ' if value.is_meta else ''}tensor")
-        if value.size != 1 if kind == "array" else value.numel() != 1:
-            raise _Wrong(
-                f"{name} should be a single number, got a {kind} of shape "
-                f"{tuple(value.shape)}"
-            )
-        value = value.item()
-    return value
+    if isinstance(value, torch.Tensor):
+        if value.is_meta or value.layout != torch.strided:
+            kind = "meta" if value.is_meta else "sparse"
+            raise _Wrong(f"{name} should be a number, got a {kind} tensor")
+        size, kind = value.numel(), "tensor"
+    elif isinstance(value, np.ndarray):
+        size, kind = value.size, "array"
+    else:
+        return value
+    if size != 1:
+        raise _Wrong(
+            f"{name} should be a single number, got a {kind} of shape "
+            f"{tuple(value.shape)}"
+        )
+    return value.item()
 
 
 def _real(name: str, value) -> float:
