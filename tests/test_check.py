@@ -12,6 +12,7 @@ import functools
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -828,3 +829,119 @@ def test_three_way_split_is_80_10_10_with_random_state_42_twice():
         assert part_x.shape == (len(index), 1)
         assert torch.equal(part_x, x[torch.from_numpy(index)])
         assert torch.equal(part_y, y[torch.from_numpy(index)])
+
+
+# Hostile input, round 2 (issue 24): every answer a student can type gets
+# a verdict, and a verdict for a wrong type says which type is expected.
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        ("0.071", "derivative should be a number, got str"),
+        (b"0.071", "derivative should be a number, got bytes"),
+        (0.071 + 0j, "derivative should be a real number, got complex"),
+        (0.071 + 1j, "derivative should be a real number, got complex"),
+        (np.complex128(0.071 + 1j),
+         "derivative should be a real number, got complex"),
+        (torch.tensor(0.071 + 1j),
+         "derivative should be a real number, got complex"),
+        (10**400, "derivative is too large for a float: an int of 1329 "
+                  "bits"),
+        (torch.zeros((), device="meta"), "derivative should be a number, "
+                                         "got a meta tensor"),
+        (torch.zeros(1).to_sparse(), "derivative should be a number, "
+                                     "got a sparse tensor"),
+        (np.array(["0.071"]), "derivative should be a number, got str"),
+    ],
+)
+def test_problem_1_1_refuses_what_is_not_a_number(answer, hint):
+    verdict = check.problem_1_1(answer)
+    assert (verdict.status, verdict.hint) == ("wrong", hint)
+
+
+def test_numpy_numbers_are_numbers():
+    d = bump_derivative(torch.float64).item()
+    for answer in (np.float64(d), np.float32(d), np.array(d), np.array([d])):
+        assert check.problem_1_1(answer).passed, answer
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: check.problem_1_1(10**400),
+        lambda: check.problem_1_3(10**400, 0.0),
+        lambda: check.problem_1_5(0.1, -(10**400)),
+        lambda: check.problem_2_1(10**400, 0.0),
+        lambda: check.problem_2_3(0, 10**400),
+        lambda: check.problem_2_4(10**400, 0.0),
+        lambda: check.problem_2_5([0.0, 0.5, 0.9, 10**400]),
+        lambda: check.problem_2_2([10**400] * 320),
+        lambda: check.problem_1_4([[10**400, 0], [0, 0]]),
+    ],
+)
+def test_huge_integers_get_a_verdict_not_an_overflow_error(call):
+    verdict = call()
+    assert verdict.status == "wrong"
+    assert "too large" in verdict.hint or "should be" in verdict.hint
+
+
+def test_a_diverged_run_is_told_it_diverged_not_that_it_broadcast():
+    verdict = check.problem_2_2([math.inf] * 320)
+    assert verdict.status == "wrong"
+    assert "diverged" in verdict.hint and "broadcast" not in verdict.hint
+    nan_late = [1.0] * 300 + [math.nan] * 20
+    assert "update 300 (from 0)" in check.problem_2_2(nan_late).hint
+
+
+@pytest.mark.parametrize(
+    "losses", ["1" * 320, b"1" * 320, {k: 1.0 for k in range(320)},
+               torch.tensor(1.0), iter(["1.0"] * 320)],
+)
+def test_problem_2_2_refuses_text_and_mappings_as_losses(losses):
+    verdict = check.problem_2_2(losses)
+    assert (verdict.status, verdict.hint) == (
+        "wrong", "losses should be a list of numbers"
+    )
+
+
+@pytest.mark.parametrize(
+    "momenta", ["0159", (0.0, "0.5", 0.9, 1.0), {0.0: 1, 0.5: 1}],
+)
+def test_problem_2_5_refuses_text_and_mappings_as_momenta(momenta):
+    verdict = check.problem_2_5(momenta)
+    assert (verdict.status, verdict.hint) == (
+        "wrong", "momenta should be a sequence of numbers"
+    )
+
+
+@pytest.mark.parametrize("seed", [np.int64(0), 0])
+def test_a_numpy_seed_is_a_seed(seed):
+    assert check._seed(seed) == 0 and type(check._seed(seed)) is int
+
+
+def test_a_seed_beyond_64_bits_is_refused_by_name():
+    with pytest.raises(ValueError, match="^seed must be the non-negative"):
+        check.problem_2_1(0.0, 0.0, seed=2**64)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: check.Verdict("1.1", "right"), ValueError,
+         "status must be one of correct, not done, wrong"),
+        (lambda: check.Verdict(1.1, "correct"), TypeError,
+         "problem must be a str"),
+        (lambda: check.todo(None), TypeError, "task must be a str"),
+        (lambda: check.three_way_split(torch.zeros(5, 1), torch.zeros(5, 1)),
+         ValueError, "x must hold at least 10 samples"),
+        (lambda: check.three_way_split(torch.zeros(20, 1),
+                                       torch.zeros(19, 1)),
+         ValueError, "x has 20 samples but y has 19"),
+        (lambda: check.three_way_split([0.0] * 20, torch.zeros(20, 1)),
+         TypeError, "x must be a torch.Tensor"),
+    ],
+)
+def test_hostile_arguments_get_the_packages_own_error(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

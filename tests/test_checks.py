@@ -10,8 +10,9 @@ from autodiff_book.checks import SEED_RANGE, check_seed, check_tensor
 
 @pytest.mark.parametrize(
     "value",
-    [torch.tensor([1, 2]), torch.tensor([True]), torch.zeros(2, 3)],
-    ids=["int64", "bool", "float32"],
+    [torch.tensor([1, 2]), torch.zeros(2, 3, dtype=torch.bfloat16),
+     torch.zeros(2, 3)],
+    ids=["int64", "bfloat16", "float32"],
 )
 def test_check_tensor_requires_floating_point_only_when_asked(value):
     # The docstring: ``floating`` *also* requires a floating-point dtype,
@@ -58,3 +59,16 @@ def test_the_seed_range_ends_are_torch_limits():
     assert [torch_accepts_seed(s) for s in (low - 1, low, high, high + 1)] == [
         False, True, True, False,
     ]
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.bool, torch.complex64, torch.complex128],
+)
+def test_check_tensor_refuses_truth_values_and_complex_numbers(dtype):
+    # Neither is a real number: sigmoid(-x) of a bool tensor fails inside
+    # torch, and a complex one has no order for x >= 0.
+    with pytest.raises(TypeError) as caught:
+        check_tensor("x", torch.zeros(2, dtype=dtype))
+    assert str(caught.value) == (
+        f"x must hold real numbers, got {dtype}; convert it with x.double()"
+    )

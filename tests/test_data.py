@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
@@ -523,3 +524,111 @@ def test_a_tensor_saved_from_a_gpu_loads_onto_the_cpu(tmp_path, monkeypatch):
     assert loaded.device == torch.device("cpu")
     assert loaded.shape == values.shape
     assert torch.equal(loaded, values)
+
+
+# Hostile input, round 2 (issue 24).
+
+
+def test_the_command_line_refuses_an_empty_folder_name(tmp_path):
+    # "" is what an unset shell variable gives; Path("") is the cwd.
+    refused = subprocess.run(
+        [sys.executable, "-m", "autodiff_book.data", ""],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert refused.returncode != 0
+    assert list(tmp_path.iterdir()) == []
+    assert refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith("error: directory is empty")
+
+
+def test_the_command_line_reports_a_file_in_the_way_on_one_line(
+    tmp_path, capsys
+):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(SystemExit) as caught:
+        data.main([str(tmp_path / "taken" / "data")])
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "Traceback" not in err
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o002])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, mask):
+    # mkstemp makes its files 0600: another user of a shared folder could
+    # no longer read the data, even after rewriting identical bytes.
+    previous = os.umask(mask)
+    try:
+        write_dataset(tmp_path)
+        first = [mode(tmp_path / n) for n in data.FILE_NAMES]
+        write_dataset(tmp_path)  # identical bytes, written again
+        again = [mode(tmp_path / n) for n in data.FILE_NAMES]
+    finally:
+        os.umask(previous)
+    assert first == again == [0o666 & ~mask] * 2
+
+
+@pytest.mark.parametrize("force", ["no", 1, None, "False"])
+def test_force_must_be_a_bool(tmp_path, force):
+    (tmp_path / "X.pt").write_bytes(b"the user's own data")
+    with pytest.raises(TypeError, match="^force must be True or False"):
+        write_dataset(tmp_path, force=force)
+    assert (tmp_path / "X.pt").read_bytes() == b"the user's own data"
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (torch.full((3, 1), math.nan), "X.pt holds inf or nan"),
+        (torch.zeros(3, 1).to_sparse(), "X.pt is a sparse tensor"),
+        (torch.zeros(3, 1, device="meta"), "X.pt is a meta tensor"),
+    ],
+)
+def test_a_data_set_of_ones_own_is_checked_like_the_books(tmp_path, x,
+                                                         message):
+    torch.save(x, tmp_path / "X.pt")
+    torch.save(torch.zeros(3, 1), tmp_path / "y.pt")
+    with pytest.raises(DataFormatError, match=f"^{re.escape(message)}"):
+        load_dataset(tmp_path, checksums=None)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda p: write_dataset(""), ValueError, "directory is empty"),
+        (lambda p: write_dataset(7), TypeError, "directory must be a str"),
+        (lambda p: write_dataset(p, seed=10**400), ValueError,
+         "seed must lie between"),
+        (lambda p: write_dataset(p, seed="9"), TypeError,
+         "seed must be an int"),
+        (lambda p: load_dataset(""), ValueError, "directory is empty"),
+        (lambda p: load_tensor(p / "X.pt", 12), ValueError,
+         "sha256 must be a SHA-256 digest"),
+        (lambda p: load_tensor(b"X.pt", None), TypeError,
+         "path must be a str"),
+        (lambda p: sha256_of(None), TypeError, "path must be a str"),
+        (lambda p: sha256_of("a\0b"), ValueError,
+         "path contains a NUL character"),
+        (lambda p: data.tensor_bytes("not a tensor"), TypeError,
+         "tensor must be a torch.Tensor"),
+        (lambda p: data.make_dataset(2**64), ValueError,
+         "seed must lie between"),
+        (lambda p: data.check_tensor("X.pt", [[1.0]]), DataFormatError,
+         "X.pt is a list, expected a torch.Tensor"),
+    ],
+)
+def test_hostile_arguments_get_the_packages_own_error(tmp_path, call, error,
+                                                      match):
+    with pytest.raises(error, match=match):
+        call(tmp_path)
+
+
+def test_data_errors_about_content_are_value_errors():
+    # The package's errors are TypeError or ValueError; a file of the
+    # wrong content is a bad value, and stays a DataSetError.
+    assert issubclass(DataFormatError, ValueError)
+    assert issubclass(ChecksumError, ValueError)

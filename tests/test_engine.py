@@ -153,7 +153,7 @@ def test_gradients_accumulate_like_torch():
 
 @pytest.mark.parametrize("bad", ["1.0", None, [1.0], True])
 def test_value_rejects_non_numbers(bad):
-    with pytest.raises(TypeError, match="Value holds a real number"):
+    with pytest.raises(TypeError, match="data must be a real number"):
         Value(bad)
 
 
@@ -255,13 +255,13 @@ def test_error_messages_in_full():
     )
     with pytest.raises(TypeError) as caught:
         Value(None)
-    assert str(caught.value) == "Value holds a real number, got NoneType"
+    assert str(caught.value) == "data must be a real number, got NoneType"
 
 
 def test_value_type_error_names_the_type_given():
     with pytest.raises(TypeError) as caught:
         Value("1.0")
-    assert str(caught.value) == "Value holds a real number, got str"
+    assert str(caught.value) == "data must be a real number, got str"
 
 
 def test_negation_records_one_product_with_the_constant_minus_one():
@@ -281,3 +281,63 @@ def test_negation_records_one_product_with_the_constant_minus_one():
     product = difference._prev[1]
     assert product._op == "*" and product._prev[0] is b
     assert (product._prev[1].data, product._prev[1]._prev) == (-1.0, ())
+
+
+# Hostile input, round 2 (issue 24): the engine computes as torch does.
+
+
+def value_and_grad(function, x, leaf):
+    """``function(x)`` and d/dx by backward(), as two floats."""
+    out = function(x)
+    out.backward()
+    value = out.data if isinstance(out, Value) else out.item()
+    return value, float(leaf.grad)
+
+
+@pytest.mark.parametrize(
+    ("engine", "reference", "point"),
+    [
+        (lambda x: x / 0, lambda t: t / 0, 1.0),  # Python raises
+        (lambda x: x / 0, lambda t: t / 0, 0.0),  # nan
+        (lambda x: x**0.5, lambda t: t**0.5, 0.0),  # gradient inf
+        (lambda x: x**-1, lambda t: t**-1, 0.0),
+        (lambda x: x**0.5, lambda t: t**0.5, -4.0),  # Python: complex
+        (Value.exp, torch.exp, 1000.0),  # math.exp raises
+        (Value.sigmoid, torch.sigmoid, -1000.0),  # gradient 0, not nan
+        (Value.sigmoid, torch.sigmoid, 800.0),
+        (Value.sigmoid, torch.sigmoid, -3.0),
+    ],
+)
+def test_the_engine_gives_inf_and_nan_where_torch_does(engine, reference,
+                                                       point):
+    leaf = Value(point)
+    tensor = torch.tensor(point, dtype=torch.float64, requires_grad=True)
+    got = value_and_grad(engine, leaf, leaf)
+    want = value_and_grad(reference, tensor, tensor)
+    assert got == pytest.approx(want, nan_ok=True)
+
+
+def test_a_value_of_zero_is_false_like_a_tensor():
+    assert [bool(Value(v)) for v in (0.0, -0.0, 2.0, math.nan)] == [
+        bool(torch.tensor(v)) for v in (0.0, -0.0, 2.0, math.nan)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: Value(10**400), ValueError,
+         "data must fit in a float, got an int of 1329 bits"),
+        (lambda: Value(1.0) + 10**400, ValueError,
+         "a Value can only be combined with a number that fits in a "
+         "float, got an int of 1329 bits"),
+        (lambda: Value(2.0) ** 10**400, ValueError,
+         "the exponent must be a finite number, got an int of 1329 bits"),
+        (lambda: Value(2.0) ** math.nan, ValueError,
+         "the exponent must be a finite number, got nan"),
+    ],
+)
+def test_numbers_beyond_a_float_are_refused_by_name(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message

@@ -246,3 +246,28 @@ def test_shape_errors_in_full():
     assert str(caught.value) == (
         "trace_of_square needs a square matrix, got shape (2, 3)"
     )
+
+
+# Hostile input, round 2 (issue 24).
+
+
+@pytest.mark.parametrize("function", [bump, bump_derivative])
+@pytest.mark.parametrize(
+    ("x", "error", "match"),
+    [
+        ("2.0", TypeError, "x must be a number, got '2.0'"),
+        (10**400, ValueError, "x must be a finite number, got an int"),
+        ([2.0], TypeError, "x must be a number"),
+        (torch.tensor(True), TypeError, "x must hold real numbers"),
+        (torch.zeros((), device="meta"), TypeError, "x is a meta tensor"),
+    ],
+)
+def test_bump_refuses_what_is_not_a_number(function, x, error, match):
+    with pytest.raises(error, match=match):
+        function(x)
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.complex64])
+def test_sigmoid_refuses_truth_values_and_complex_numbers(dtype):
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        sigmoid(torch.zeros(3, dtype=dtype))

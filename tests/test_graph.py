@@ -17,6 +17,7 @@ from autodiff_book.graph import (
     describe_graph,
     draw_graph,
     layout_graph,
+    leaf_label,
     operation_name,
     walk_graph,
 )
@@ -232,7 +233,10 @@ def test_describe_needs_a_graph():
 @pytest.mark.parametrize("width", [0.0, -3.0, float("nan")])
 def test_draw_rejects_bad_width(width):
     output, names = two_inputs()
-    with pytest.raises(ValueError, match="width must be positive"):
+    # nan is not a finite number, and says so.
+    with pytest.raises(
+        ValueError, match="width must be (positive|a finite number)"
+    ):
         draw_graph(output, names, width=width)
 
 
@@ -456,7 +460,7 @@ def test_describe_graph_error_messages_in_full():
     with pytest.raises(TypeError) as caught:
         draw_graph("x")
     assert str(caught.value) == (
-        "draw_graph needs a torch.Tensor or a Graph, got str"
+        "draw_graph needs a torch.Tensor or a Graph as output, got str"
     )
     with pytest.raises(ValueError) as caught:
         draw_graph(walk_graph(chain(MAX_DRAWN_NODES)))
@@ -470,11 +474,13 @@ def test_describe_graph_error_messages_in_full():
 def test_walk_graph_error_messages_in_full():
     with pytest.raises(TypeError) as caught:
         walk_graph(2.0)
-    assert str(caught.value) == "walk_graph needs a torch.Tensor, got float"
+    assert str(caught.value) == (
+        "walk_graph needs a torch.Tensor as output, got float"
+    )
     with pytest.raises(ValueError) as caught:
         walk_graph(torch.tensor(2.0))
     assert str(caught.value) == (
-        "this tensor has no grad_fn: it is a leaf or was computed without "
+        "output has no grad_fn: it is a leaf or was computed without "
         "requires_grad, so there is no graph to draw"
     )
     with pytest.raises(TypeError) as caught:
@@ -525,3 +531,51 @@ def test_labels_stay_black_and_centred_on_their_node_in_a_dark_style():
             )
     finally:
         plt.close(figure)
+
+
+# Hostile input, round 2 (issue 24).
+
+
+def graph_of_a_product():
+    x = torch.tensor(2.0, requires_grad=True)
+    return walk_graph(x * 3, {"x": x})
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: operation_name("MulBackward0"), TypeError,
+         "node must be an autograd node"),
+        (lambda: leaf_label([1.0], {}), TypeError,
+         "tensor must be a torch.Tensor"),
+        (lambda: leaf_label(torch.zeros((), device="meta"), {}), TypeError,
+         "tensor is a meta tensor"),
+        (lambda: leaf_label(torch.zeros(()), "x"), TypeError,
+         "names must be a mapping"),
+        (lambda: walk_graph(
+            torch.ones(1, device="meta", requires_grad=True) * 2),
+         TypeError, "output is a meta tensor"),
+        (lambda: walk_graph(
+            torch.ones(1, requires_grad=True) * 2, names=[("x", 1)]),
+         TypeError, "names must be a mapping"),
+        (lambda: layout_graph("graph"), TypeError,
+         "layout_graph needs a Graph"),
+        (lambda: draw_graph(graph_of_a_product(), width="4"), TypeError,
+         "width must be a number"),
+        (lambda: draw_graph(graph_of_a_product(), width=10**400),
+         ValueError, "width must be a finite number"),
+        (lambda: draw_graph(graph_of_a_product(), width=1e6), ValueError,
+         "width must be positive and at most 50.0 inches"),
+        (lambda: GraphNode(-1, "AccumulateGrad", "x", 0), ValueError,
+         "index must be at least 0"),
+        (lambda: GraphNode(0, None, "x", 0), TypeError,
+         "kind must be a str"),
+        (lambda: Graph((), ()), TypeError,
+         "nodes must be a non-empty tuple of GraphNode"),
+        (lambda: Graph(graph_of_a_product().nodes, ((0, 5),)), ValueError,
+         "edges must be \\(input, user\\) pairs of node indices below"),
+    ],
+)
+def test_hostile_arguments_get_the_packages_own_error(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

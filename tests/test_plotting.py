@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import nbformat
@@ -404,3 +406,54 @@ def test_more_paths_than_styles_pair_each_line_style_with_its_marker():
         assert lines[7].get_linestyle() == "-"
     finally:
         plt.close(figure)
+
+
+# Hostile input, round 2 (issue 24).
+
+
+def small_fit():
+    x = torch.linspace(-1, 1, 20).reshape(-1, 1)
+    return x, 2 * x + 1
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: new_figure("2"), TypeError, "nrows must be an int"),
+        (lambda: new_figure(1, 10**400), ValueError,
+         "ncols must be at most 12"),
+        (lambda: new_figure(width="6"), TypeError, "width must be a number"),
+        (lambda: new_figure(height=math.nan), ValueError,
+         "height must be a finite number"),
+        (lambda: new_figure(width=1e9), ValueError,
+         "width must be positive and at most 100 inches"),
+        (lambda: viridis_colours(10**400), ValueError,
+         "count must be at most 256"),
+        (lambda: plot_loss_curves({"0.5": [1.0, 0.5]}), TypeError,
+         "the keys of curves must be momentum values"),
+        (lambda: plot_loss_curves({0.5: ["1", "0.5"]}), TypeError,
+         "curves\\[0.5\\] must hold real numbers"),
+        (lambda: plot_loss_curves({0.5: [1.0, 0.0]}), ValueError,
+         "must be positive: a logarithmic axis"),
+        (lambda: plot_loss_curves({0.5: [1.0]}, legend="no"), TypeError,
+         "legend must be True or False"),
+        (lambda: plot_loss_curves({0.5: [1.0]}, ylabel=None), TypeError,
+         "ylabel must be a str"),
+        (lambda: plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1]]},
+                                   levels=10**400),
+         ValueError, "levels must be at most 100"),
+        (lambda: plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1]]},
+                                   slopes=[1.0]),
+         ValueError, "slopes must be an increasing 1-D grid"),
+        (lambda: plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1j]]}),
+         TypeError, "paths\\[0.5\\] must hold real numbers"),
+        (lambda: plot_trajectories(*small_fit(), {10**400: [[0, 0]]}),
+         ValueError, "must be a finite number"),
+    ],
+)
+def test_hostile_arguments_get_the_packages_own_error(call, error, match):
+    try:
+        with pytest.raises(error, match=match):
+            call()
+    finally:
+        plt.close("all")

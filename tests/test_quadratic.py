@@ -735,3 +735,120 @@ def test_regime_of_an_overflowing_product_is_divergent(
     assert quadratic.regime(learning_rate, momentum, curvature) == (
         "divergent"
     )
+
+
+# Hostile input, round 2 (issue 24).
+
+
+def exact_fit(x, y):
+    """Least squares in exact rational arithmetic on the float64 data."""
+    from fractions import Fraction
+
+    xs, ys = [Fraction(v) for v in x], [Fraction(v) for v in y]
+    n = len(xs)
+    x_mean, y_mean = sum(xs) / n, sum(ys) / n
+    spread = sum((v - x_mean) ** 2 for v in xs) / n
+    covariance = sum(
+        (a - x_mean) * (b - y_mean) for a, b in zip(xs, ys, strict=True)
+    ) / n
+    slope = covariance / spread
+    bias = y_mean - slope * x_mean
+    mse = sum((slope * a + bias - b) ** 2 for a, b in zip(xs, ys,
+                                                          strict=True)) / n
+    return slope, bias, spread, mse
+
+
+@pytest.mark.parametrize("centre", [0.0, 1e6, 1e7, -3e8])
+def test_the_quadratic_is_exact_for_data_far_from_zero(centre):
+    # Raw moments lose every digit here: <x²> - <x>² of x near 1e7 is the
+    # difference of two numbers near 1e14 (the issue's slope 2.56 for
+    # 2.50). Centred statistics keep them; exact fractions judge.
+    from fractions import Fraction
+
+    rng = np.random.default_rng(24)
+    x = centre + rng.uniform(0, 1, 200)
+    y = 2.5 * (x - centre) - 1.0 + rng.normal(0, 0.5, 200)
+    slope, bias, spread, mse = exact_fit(x, y)
+    stats = quadratic.sufficient_statistics(x, y)
+    found = quadratic.minimiser(stats)
+    assert found[0] == pytest.approx(float(slope), rel=1e-9)
+    assert found[1] == pytest.approx(float(bias), rel=1e-9, abs=1e-6)
+    assert quadratic.loss(stats, found) == pytest.approx(float(mse),
+                                                         rel=1e-6)
+    gradient = quadratic.gradient(stats, (float(slope), float(bias)))
+    scale = max(abs(centre), 1.0)
+    assert np.abs(gradient).max() < 1e-6 * scale
+    # The curvatures multiply to the determinant 4 var(x), exactly.
+    eigen = quadratic.eigen_decomposition(stats)
+    product = Fraction(eigen.curvature_small) * Fraction(
+        eigen.curvature_large
+    )
+    assert float(product / (4 * spread)) == pytest.approx(1.0, rel=1e-9)
+    summary = quadratic.quadratic_summary(x, y)
+    assert summary["slope_star"] == pytest.approx(float(slope), rel=1e-9)
+
+
+@pytest.mark.parametrize("value", [0.1, 1 / 3, 1e7 + 0.1, -2.7e-5])
+def test_inputs_equal_up_to_rounding_are_refused(value):
+    # The computed spread of 0.1 a thousand times is rounding, not 0.
+    x, y = np.full(1000, value), np.arange(1000.0)
+    stats = quadratic.sufficient_statistics(x, y)
+    with pytest.raises(ValueError, match="inputs that are all equal"):
+        quadratic.minimiser(stats)
+    with pytest.raises(ValueError, match="Hessian is singular"):
+        quadratic.eigen_decomposition(stats)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: quadratic.recurrence_matrix(10**400, 0.5, 1.0),
+        lambda: quadratic.characteristic_roots(0.1, 10**400, 1.0),
+        lambda: quadratic.convergence_rate(0.1, 0.5, -(10**400)),
+        lambda: quadratic.regime(0.1, 0.5, 1.0, tolerance=10**400),
+        lambda: quadratic.largest_stable_learning_rate(10**400),
+        lambda: quadratic.critical_momentum(10**400, 1.0),
+        lambda: quadratic.heavy_ball(
+            quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), 10**400,
+            0.5, 3,
+        ),
+        lambda: quadratic.SufficientStatistics(10**400, 1.0, 0, 0, 0),
+    ],
+)
+def test_huge_integers_are_refused_by_name(call):
+    with pytest.raises(ValueError, match="must be a finite number, got "
+                                         "(an|a negative) int of 1329 bits"):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: quadratic.characteristic_roots(1e300, 0.5, 1e300),
+         "learning_rate \\* curvature or momentum is so large"),
+        (lambda: quadratic.characteristic_roots(0.1, 1e300, 1.0),
+         "learning_rate \\* curvature or momentum is so large"),
+        (lambda: quadratic.largest_stable_learning_rate(1e-310, 0.5),
+         "curvature 1e-310 is so small"),
+        (lambda: quadratic.critical_momentum(1e300, 1e300),
+         "learning_rate \\* curvature is so large"),
+        (lambda: quadratic.heavy_ball(
+            quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), 0.1, 0.5,
+            10**9), "steps must be at most 10000000"),
+        (lambda: quadratic.loss(
+            quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), (1e200, 0)),
+         "theta is so far from the minimum that the loss overflows"),
+        (lambda: quadratic.gradient(
+            quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0),
+            (1e308, 1e308)),
+         "theta is so far from the minimum that the gradient overflows"),
+        (lambda: quadratic.gradient(
+            quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), "12"),
+         "theta must be numbers"),
+        (lambda: quadratic.SufficientStatistics(1e200, 1e200, 0, 0, 0),
+         "the averages are too large: variance_x overflows"),
+    ],
+)
+def test_results_beyond_float64_are_refused_not_inf_or_nan(call, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        call()

@@ -231,3 +231,54 @@ def test_least_squares_fit_keeps_its_precision_far_from_the_origin(shift):
     expected_slope, expected_bias = exact_fit(x, y)
     assert slope == pytest.approx(expected_slope, rel=1e-12)
     assert bias == pytest.approx(expected_bias, rel=1e-9)
+
+
+# Hostile input, round 2 (issue 24).
+
+
+@pytest.mark.parametrize("value", [0.1, 1 / 3, 1e7 + 0.1])
+def test_x_equal_up_to_rounding_is_refused(value):
+    # The mean of 0.1 a thousand times is not exactly 0.1, so the old
+    # spread == 0 test passed a spread of rounding and returned (0, 499.5).
+    x, y = np.full(1000, value), np.arange(1000.0)
+    with pytest.raises(ValueError, match="all x are equal"):
+        least_squares_fit(x, y)
+    # The surface is then flat along the slope: the MSE is the offset of
+    # the means squared plus the variance of y, whatever the slope.
+    surface = mse_surface(x, y, [-1e3, 0.0, 1e3], [0.0])
+    expected = (0.0 - y.mean()) ** 2 + y.var()
+    assert surface[0, 1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_x_far_from_zero_is_fitted_exactly():
+    from fractions import Fraction
+
+    rng = np.random.default_rng(7)
+    x = 1e7 + rng.uniform(0, 1, 100)
+    y = 2.5 * (x - 1e7) + rng.normal(0, 0.5, 100)
+    xs, ys = [Fraction(v) for v in x], [Fraction(v) for v in y]
+    mx, my = sum(xs) / 100, sum(ys) / 100
+    slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys, strict=True))
+    slope /= sum((a - mx) ** 2 for a in xs)
+    assert least_squares_fit(x, y)[0] == pytest.approx(float(slope),
+                                                       rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("x", "error", "match"),
+    [
+        (np.array([1 + 1j, 2, 3]), TypeError, "x must hold real numbers"),
+        (np.array([True, False]), TypeError, "x must hold real numbers"),
+        (np.array(["1", "2"]), TypeError, "x must hold real numbers"),
+        (torch.tensor([1.0, 2.0], dtype=torch.bfloat16), None, None),
+        (torch.zeros(2, device="meta"), TypeError, "x is a meta tensor"),
+        (np.array([1e200, -1e200]), ValueError, "too large"),
+    ],
+)
+def test_samples_of_the_wrong_kind_are_refused_by_name(x, error, match):
+    y = np.array([1.0, 3.0]) if len(x) == 2 else np.array([1.0, 2.0, 3.0])
+    if error is None:  # bfloat16 holds 1 and 2 exactly: a fine fit
+        assert least_squares_fit(x, y) == (2.0, -1.0)
+        return
+    with pytest.raises(error, match=match):
+        least_squares_fit(x, y)

@@ -909,3 +909,96 @@ def test_a_full_set_loss_that_is_not_finite_is_a_divergence():
         "smaller learning rate"
     )
     assert caught.value.history.diverged_at == 1
+
+
+# Hostile input, round 2 (issue 24).
+
+
+def test_training_leaves_the_callers_tensors_without_gradient(data):
+    # backward() would fill in x.grad of inputs that require gradients:
+    # the package must not touch what it was given.
+    x, y = data
+    inputs = [t[:64].clone().requires_grad_(True) for t in (x, y, x, y)]
+    train_linear_model(
+        inputs[0], inputs[1], rule=SGD(0.01), epochs=2,
+        x_val=inputs[2], y_val=inputs[3],
+    )
+    assert [t.grad for t in inputs] == [None] * 4
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: SGD(10**400), lambda: Momentum(0.1, 10**400),
+     lambda: Momentum(-(10**400), 0.5)],
+)
+def test_huge_integers_are_refused_by_name(call):
+    with pytest.raises(
+        ValueError,
+        match=r"^(learning_rate|momentum) must be a finite number, got "
+              r"(an|a negative) int",
+    ):
+        call()
+
+
+def test_the_mean_squared_error_of_nothing_is_refused():
+    # torch returns nan for the mean of no numbers: a false divergence.
+    with pytest.raises(ValueError, match="predictions and targets are "
+                                         "empty"):
+        mean_squared_error(torch.zeros(0, 1), torch.zeros(0, 1))
+
+
+@pytest.mark.parametrize(
+    ("losses", "epoch"), [([math.nan, 1.0, 2.0], 0), ([3.0, 1.0, math.inf],
+                                                       2)],
+)
+def test_best_epoch_never_picks_an_epoch_whose_loss_is_not_finite(
+    losses, epoch
+):
+    # min() with nan first returns the nan: it compares false to all.
+    history = History(epoch_val_losses=losses)
+    with pytest.raises(ValueError, match=f"loss of epoch {epoch} "):
+        history.best_epoch()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda x, y: mean_squared_error([1.0], torch.ones(1)), TypeError,
+         "predictions must be a torch.Tensor"),
+        (lambda x, y: mean_squared_error(torch.ones(1), torch.ones(1,
+                                                                   dtype=int)),
+         TypeError, "targets must hold floating-point"),
+        (lambda x, y: linear_model(x, torch.ones(3)), ValueError,
+         "parameters must be a tensor"),
+        (lambda x, y: linear_model([1.0], torch.ones(2)), TypeError,
+         "x must be a torch.Tensor"),
+        (lambda x, y: train_linear_model(
+            x.half(), y.half(), rule=SGD(0.1), epochs=1), TypeError,
+         "x must hold float32 or float64"),
+        (lambda x, y: train_linear_model(
+            x.bfloat16(), y, rule=SGD(0.1), epochs=1), TypeError,
+         "x must hold float32 or float64"),
+        (lambda x, y: train_linear_model(x, y, rule=SGD(0.1),
+                                         epochs=10**400), ValueError,
+         "epochs must be at most 1000000"),
+        (lambda x, y: train_linear_model(x, y, rule=SGD(0.1), epochs=1,
+                                         on_divergence=["stop"]),
+         ValueError, "on_divergence must be 'raise' or 'stop'"),
+        (lambda x, y: SGD(0.1).step([1.0, 2.0]), TypeError,
+         "parameters must be a torch.Tensor"),
+        (lambda x, y: History().best_epoch(["train"]), ValueError,
+         "split must be 'validation' or 'train'"),
+        (lambda x, y: DivergenceError("message", None), TypeError,
+         "history must be a History"),
+    ],
+)
+def test_hostile_arguments_get_the_packages_own_error(data, call, error,
+                                                      match):
+    x, y = data
+    with pytest.raises(error, match=match):
+        call(x[:8], y[:8])
+
+
+def test_parameters_at_takes_numpy_integers():
+    history = History(snapshots=[torch.zeros(2), torch.ones(2)])
+    assert history.parameters_at(np.int64(1)).tolist() == [1.0, 1.0]

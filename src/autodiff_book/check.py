@@ -12,11 +12,16 @@ them, is accepted.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from autodiff_book.checks import NOT_REAL, SEED_RANGE, check_tensor, shown
 
 # Half a unit of the third decimal, plus room for float32 rounding: an
 # answer rounded to three decimals passes, one off by 0.001 does not.
@@ -36,6 +41,8 @@ def todo(task: str):
     unfinished cell says what is left to do instead of failing somewhere
     further down with an unrelated error.
     """
+    if not isinstance(task, str):
+        raise TypeError(f"task must be a str, got {type(task).__name__}")
     raise NotDone(f"not done yet: {task}")
 
 
@@ -46,6 +53,19 @@ class Verdict:
     problem: str
     status: str  # "correct", "not done" or "wrong"
     hint: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("problem", "hint"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(
+                    f"{name} must be a str, got "
+                    f"{type(getattr(self, name)).__name__}"
+                )
+        if not isinstance(self.status, str) or self.status not in STATUSES:
+            raise ValueError(
+                f"status must be one of {', '.join(STATUSES)}, got "
+                f"{shown(self.status)}"
+            )
 
     @property
     def passed(self) -> bool:
@@ -60,6 +80,9 @@ class Verdict:
         return str(self)
 
 
+STATUSES = ("correct", "not done", "wrong")
+
+
 class _Wrong(Exception):
     """Raised inside a check to return a "wrong" verdict with a hint."""
 
@@ -68,28 +91,55 @@ def _not_done(*answers) -> bool:
     return any(answer is ... or answer is None for answer in answers)
 
 
+def _scalar(name: str, value):
+    """The Python number in a one-element tensor or array; others as given.
+
+    Raises ``_Wrong`` for a tensor or array that is not a single number.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.is_meta or value.layout != torch.strided:
+            kind = "meta" if value.is_meta else "sparse"
+            raise _Wrong(f"{name} should be a number, got a {kind} tensor")
+        size, kind = value.numel(), "tensor"
+    elif isinstance(value, np.ndarray):
+        size, kind = value.size, "array"
+    else:
+        return value
+    if size != 1:
+        raise _Wrong(
+            f"{name} should be a single number, got a {kind} of shape "
+            f"{tuple(value.shape)}"
+        )
+    return value.item()
+
+
+def _real(name: str, value) -> float:
+    """``value`` as a float (maybe inf or nan), or ``_Wrong`` naming why."""
+    value = _scalar(name, value)
+    # A bool is an int to Python, and float(True) is 1.0; "0.071" would
+    # pass float() too. Only numbers are numbers.
+    if isinstance(value, bool | np.bool_):
+        raise _Wrong(f"{name} should be a number, got bool")
+    if isinstance(value, numbers.Complex) and not isinstance(
+        value, numbers.Real
+    ):
+        raise _Wrong(f"{name} should be a real number, got complex")
+    if not isinstance(value, numbers.Real):
+        raise _Wrong(f"{name} should be a number, got {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise _Wrong(
+            f"{name} is too large for a float: {shown(value)}"
+        ) from None
+
+
 def _number(name: str, value) -> float:
     """A student's scalar answer as a float, or a hint why it is not one."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise _Wrong(
-                f"{name} should be a single number, got a tensor of shape "
-                f"{tuple(value.shape)}"
-            )
-        value = value.item()
-    # A bool is an int to Python, and float(True) is 1.0: refuse it here.
-    if isinstance(value, bool):
-        raise _Wrong(f"{name} should be a number, got bool")
-    if not isinstance(value, int | float):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise _Wrong(
-                f"{name} should be a number, got {type(value).__name__}"
-            ) from None
+    value = _real(name, value)
     if not math.isfinite(value):
         raise _Wrong(f"{name} is {value}: something diverged or divided by 0")
-    return float(value)
+    return value
 
 
 def _tensor(name: str, value, shape: tuple[int, ...] | None) -> torch.Tensor:
@@ -99,11 +149,20 @@ def _tensor(name: str, value, shape: tuple[int, ...] | None) -> torch.Tensor:
     """
     if not isinstance(value, torch.Tensor):
         try:
+            if isinstance(value, str | bytes):
+                raise TypeError  # torch would read text as numbers
             value = torch.as_tensor(value)
-        except (TypeError, ValueError, RuntimeError):
+        except (TypeError, ValueError, RuntimeError, OverflowError):
             raise _Wrong(
                 f"{name} should be a tensor, got {type(value).__name__}"
             ) from None
+    if value.is_meta or value.layout != torch.strided:
+        raise _Wrong(f"{name} should be a tensor with data, got a "
+                     f"{'meta' if value.is_meta else 'sparse'} tensor")
+    if value.dtype in NOT_REAL:
+        raise _Wrong(
+            f"{name} should be a tensor of real numbers, got {value.dtype}"
+        )
     if shape is not None and tuple(value.shape) != shape:
         raise _Wrong(
             f"{name} should have shape {shape}, got {tuple(value.shape)}"
@@ -292,10 +351,25 @@ def _sgd_run(epochs: int, learning_rate: float, seed: int, split: bool):
     return parameters, history, sets
 
 
+MIN_SPLIT_SAMPLES = 10
+
+
 def three_way_split(x, y) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """The 80:10:10 split of problem 2.3 (random_state 42, twice)."""
     from sklearn.model_selection import train_test_split
 
+    for name, value in (("x", x), ("y", y)):
+        check_tensor(name, value)
+        if value.ndim == 0 or len(value) < MIN_SPLIT_SAMPLES:
+            raise ValueError(
+                f"{name} must hold at least {MIN_SPLIT_SAMPLES} samples, "
+                "so that each of the three sets gets one, got shape "
+                f"{tuple(value.shape)}"
+            )
+    if len(x) != len(y):
+        raise ValueError(
+            f"x has {len(x)} samples but y has {len(y)}: they must pair up"
+        )
     x_train, x_rest, y_train, y_rest = train_test_split(
         x, y, test_size=0.2, random_state=42
     )
@@ -310,12 +384,38 @@ def three_way_split(x, y) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= seed <= SEED_RANGE[1]
+    ):
         raise ValueError(
             f"seed must be the non-negative integer that seeds your "
-            f"DataLoader's generator, got {seed!r}"
+            f"DataLoader's generator, got {shown(seed)}"
         )
-    return seed
+    return int(seed)
+
+
+# More entries than any answer has: an endless iterator stops here.
+MAX_ENTRIES = 100_000
+
+
+def _numbers(name: str, values, expected: str) -> list[float]:
+    """A student's list of numbers as floats (inf and nan kept)."""
+    wrong = _Wrong(f"{name} should be {expected}")
+    # A string is a sequence of characters, a dict one of its keys.
+    if isinstance(values, str | bytes | Mapping) or not isinstance(
+        values, Iterable
+    ):
+        raise wrong
+    if isinstance(values, torch.Tensor) and values.ndim == 0:
+        raise wrong
+    if not isinstance(values, Sized):
+        values = itertools.islice(values, MAX_ENTRIES)
+    try:
+        return [_real(name, value) for value in values]
+    except (_Wrong, TypeError, ValueError, RuntimeError):
+        raise wrong from None
 
 
 def problem_2_1(slope, bias, *, seed: int = 0) -> Verdict:
@@ -349,16 +449,20 @@ def problem_2_2(losses: Sequence[float], *, seed: int = 0) -> Verdict:
     seed = _seed(seed)
 
     def check(losses):
-        try:
-            values = [float(value) for value in losses]
-        except (TypeError, ValueError):
-            raise _Wrong("losses should be a list of numbers") from None
+        values = _numbers("losses", losses, "a list of numbers")
         _, history, _ = _sgd_run(10, 0.01, seed, False)
         reference = history.update_losses
         if len(values) != len(reference):
             return (
                 f"expected one loss per update, {len(reference)} in all "
                 f"(10 epochs of batches of 32), got {len(values)}"
+            )
+        finite = [math.isfinite(value) for value in values]
+        if not all(finite):
+            return (
+                "the losses turn inf or nan at update "
+                f"{finite.index(False)} (from 0): the run diverged; is the "
+                "learning rate 0.01, and the update under torch.no_grad()?"
             )
         if min(values[-32:]) > 10 * max(reference[-32:]):
             return (
@@ -462,11 +566,12 @@ def problem_2_5(momenta: Sequence[float]) -> Verdict:
     """Which of the six sets of momentum values produced the figure."""
 
     def check(momenta):
-        try:
-            # Rounded: in float32, 0.9 is 0.8999999761581421.
-            answer = tuple(round(float(value), 6) for value in momenta)
-        except (TypeError, ValueError):
-            raise _Wrong("momenta should be a sequence of numbers") from None
+        values = _numbers("momenta", momenta, "a sequence of numbers")
+        # Rounded: in float32, 0.9 is 0.8999999761581421.
+        answer = tuple(
+            round(value, 6) if math.isfinite(value) else value
+            for value in values
+        )
         if answer not in PROBLEM_2_5_OPTIONS:
             return "give one of the six sets of the problem, in its order"
         if answer == PROBLEM_2_5_OPTIONS[_PROBLEM_2_5_INDEX]:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import torch
 
+from autodiff_book import checks
+
 TRUE_SLOPE = 2.5
 TRUE_BIAS = -1.0
 NOISE_STD = 0.5
@@ -54,11 +56,11 @@ class MissingDataError(DataSetError, FileNotFoundError):
     """A data file does not exist."""
 
 
-class ChecksumError(DataSetError):
+class ChecksumError(DataSetError, ValueError):
     """A data file's bytes differ from the published ones."""
 
 
-class DataFormatError(DataSetError):
+class DataFormatError(DataSetError, ValueError):
     """A data file is not a tensor of the expected shape and dtype."""
 
 
@@ -68,6 +70,7 @@ def make_dataset(seed: int = SEED) -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         ``(X, y)``, each of shape ``(N_SAMPLES, 1)`` and dtype float32.
     """
+    seed = checks.check_seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
     low, high = X_RANGE
     # The dtype is explicit: a reader's torch.set_default_dtype(float64)
@@ -86,6 +89,8 @@ def tensor_bytes(tensor: torch.Tensor) -> bytes:
     ``archive`` whatever the file is called, so the bytes depend only on the
     tensor; saving to a path would embed the file name.
     """
+    # torch.save pickles anything; only a tensor with data belongs here.
+    checks.check_tensor("tensor", tensor)
     buffer = io.BytesIO()
     torch.save(tensor.contiguous().clone(), buffer)
     return buffer.getvalue()
@@ -93,12 +98,25 @@ def tensor_bytes(tensor: torch.Tensor) -> bytes:
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 digest of the file at ``path``."""
+    checks.check_path("path", path)
+    if not Path(path).is_file():
+        raise MissingDataError(f"path {path} is not a file")
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, then back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_temporary(directory: Path, name: str, payload: bytes) -> Path:
     """Write ``payload`` to a new hidden file beside ``name``; its path."""
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    # mkstemp makes the file private (0600); the data file should get the
+    # mode any new file gets, so that a shared folder stays readable.
+    os.chmod(temporary, 0o666 & ~_umask())
     with os.fdopen(handle, "wb") as file:
         file.write(payload)
         file.flush()
@@ -143,7 +161,10 @@ def write_dataset(
     Returns:
         The SHA-256 digest of each written file, keyed by file name.
     """
-    directory = Path(directory)
+    directory = Path(checks.check_path("directory", directory))
+    seed = checks.check_seed("seed", seed)
+    # A non-empty string such as "no" is true: it must not overwrite data.
+    force = checks.check_bool("force", force)
     directory.mkdir(parents=True, exist_ok=True)
     payloads = {
         name: tensor_bytes(tensor)
@@ -198,7 +219,9 @@ def load_tensor(path: str | os.PathLike, sha256: str | None) -> torch.Tensor:
     Raises:
         MissingDataError, ChecksumError, DataFormatError.
     """
-    path = Path(path)
+    path = Path(checks.check_path("path", path))
+    if sha256 is not None:
+        _check_digest("sha256", sha256)
     if path.exists() and not stat.S_ISREG(path.stat().st_mode):
         # A folder or a FIFO (reading one would block): never open it.
         raise DataFormatError(
@@ -240,7 +263,22 @@ def load_tensor(path: str | os.PathLike, sha256: str | None) -> torch.Tensor:
 
 
 def check_tensor(name: str, tensor: torch.Tensor) -> None:
-    """Raise ``DataFormatError`` unless ``tensor`` is ``(N, 1)`` float32."""
+    """Raise ``DataFormatError`` unless ``tensor`` is ``(N, 1)`` float32.
+
+    And dense, with data (not a meta tensor), finite: a file of one's own
+    (``checksums=None``) is checked for what the book's files guarantee.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not isinstance(tensor, torch.Tensor):
+        raise DataFormatError(
+            f"{name} is a {type(tensor).__name__}, expected a torch.Tensor"
+        )
+    if tensor.is_meta or tensor.layout != torch.strided:
+        raise DataFormatError(
+            f"{name} is a {'meta' if tensor.is_meta else 'sparse'} tensor, "
+            "expected a dense tensor with data"
+        )
     if tensor.dtype != DTYPE:
         raise DataFormatError(
             f"{name} has dtype {tensor.dtype}, expected {DTYPE}"
@@ -249,6 +287,10 @@ def check_tensor(name: str, tensor: torch.Tensor) -> None:
         raise DataFormatError(
             f"{name} has shape {tuple(tensor.shape)}, expected (N, 1): "
             "one row per sample and a single column"
+        )
+    if not torch.isfinite(tensor).all():
+        raise DataFormatError(
+            f"{name} holds inf or nan: repair or regenerate the file"
         )
 
 
@@ -268,16 +310,20 @@ def _check_checksums(checksums) -> None:
                 f"{', '.join(FILE_NAMES)}, or pass checksums=None to skip "
                 "the check"
             )
-        digest = checksums[name]
-        if not (
-            isinstance(digest, str)
-            and len(digest) == 64
-            and all(c in "0123456789abcdefABCDEF" for c in digest)
-        ):
-            raise ValueError(
-                f"checksums[{name!r}] must be a SHA-256 digest of 64 "
-                f"hexadecimal digits, got {digest!r}"
-            )
+        _check_digest(f"checksums[{name!r}]", checksums[name])
+
+
+def _check_digest(name: str, digest) -> None:
+    """Raise ``ValueError`` unless ``digest`` is 64 hexadecimal digits."""
+    if not (
+        isinstance(digest, str)
+        and len(digest) == 64
+        and all(c in "0123456789abcdefABCDEF" for c in digest)
+    ):
+        raise ValueError(
+            f"{name} must be a SHA-256 digest of 64 "
+            f"hexadecimal digits, got {checks.shown(digest)}"
+        )
 
 
 def load_dataset(
@@ -295,7 +341,11 @@ def load_dataset(
     Returns:
         ``(X, y)``, both of shape ``(N, 1)`` and dtype float32.
     """
-    directory = find_data_dir() if directory is None else Path(directory)
+    directory = (
+        find_data_dir()
+        if directory is None
+        else Path(checks.check_path("directory", directory))
+    )
     _check_checksums(checksums)
     tensors = []
     for name in FILE_NAMES:
@@ -314,17 +364,28 @@ def load_dataset(
 def main(argv: list[str] | None = None) -> None:
     """Command line: write the data set and print each file's digest."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("directory", type=Path, help="where to write")
+    # A str, not a Path: Path("") is the current folder, and an unset
+    # shell variable must not write there.
+    parser.add_argument("directory", help="where to write")
     parser.add_argument(
         "--force",
         action="store_true",
         help="replace X.pt and y.pt even if their content differs",
     )
+    if argv is not None and not (
+        isinstance(argv, list | tuple)
+        and all(isinstance(argument, str) for argument in argv)
+    ):
+        raise TypeError(
+            f"argv must be a list of str, got {checks.shown(argv)}"
+        )
     args = parser.parse_args(argv)
     try:
         digests = write_dataset(args.directory, force=args.force)
-    except FileExistsError as error:
-        parser.exit(1, f"error: {error}\n")
+    except (OSError, TypeError, ValueError) as error:
+        # One line per error, never a traceback.
+        message = " ".join(str(error).split())
+        parser.exit(1, f"error: {message}\n")
     for name, digest in digests.items():
         print(f"{digest}  {name}")
 

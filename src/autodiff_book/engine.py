@@ -10,8 +10,11 @@ contributions before it passes its own gradient on.
 
 from __future__ import annotations
 
-import math
 from numbers import Real
+
+import numpy as np
+
+from autodiff_book.checks import check_real, shown
 
 
 def _as_value(other) -> Value:
@@ -19,11 +22,27 @@ def _as_value(other) -> Value:
     if isinstance(other, Value):
         return other
     if isinstance(other, Real) and not isinstance(other, bool):
-        return Value(float(other))
+        try:
+            return Value(other)
+        except ValueError:
+            raise ValueError(
+                "a Value can only be combined with a number that fits in a "
+                f"float, got {shown(other)}"
+            ) from None
     raise TypeError(
         f"a Value can only be combined with a Value or a real number, "
         f"got {type(other).__name__}"
     )
+
+
+def _float(operation, *operands: float) -> float:
+    """``operation`` in IEEE arithmetic, as torch computes: 1/0 is inf.
+
+    Python's own ``**`` and ``math.exp`` raise instead (or return a
+    complex number for a negative base), where torch gives inf or nan.
+    """
+    with np.errstate(all="ignore"):
+        return float(operation(*map(np.float64, operands)))
 
 
 class Value:
@@ -32,9 +51,14 @@ class Value:
     def __init__(self, data: float, _prev: tuple = (), _op: str = ""):
         if not isinstance(data, Real) or isinstance(data, bool):
             raise TypeError(
-                f"Value holds a real number, got {type(data).__name__}"
+                f"data must be a real number, got {type(data).__name__}"
             )
-        self.data = float(data)
+        try:
+            self.data = float(data)
+        except OverflowError:
+            raise ValueError(
+                f"data must fit in a float, got {shown(data)}"
+            ) from None
         self.grad = 0.0
         self._prev = _prev
         self._op = _op
@@ -69,17 +93,21 @@ class Value:
                 "the exponent must be a real number (a constant), got "
                 f"{type(exponent).__name__}"
             )
-        out = Value(self.data**exponent, (self,), f"**{exponent:g}")
+        exponent = check_real("the exponent", exponent)
+        out = Value(
+            _float(np.power, self.data, exponent), (self,), f"**{exponent:g}"
+        )
 
         def _backward():
-            self.grad += exponent * self.data ** (exponent - 1) * out.grad
+            slope = _float(np.power, self.data, exponent - 1)
+            self.grad += exponent * slope * out.grad
 
         out._backward = _backward
         return out
 
     def exp(self) -> Value:
         """e to the power of this value."""
-        out = Value(math.exp(self.data), (self,), "exp")
+        out = Value(_float(np.exp, self.data), (self,), "exp")
 
         def _backward():
             self.grad += out.data * out.grad  # d(e^x)/dx = e^x
@@ -88,8 +116,15 @@ class Value:
         return out
 
     def sigmoid(self) -> Value:
-        """1 / (1 + e^(-x)), composed of the operations above."""
-        return 1 / (1 + (-self).exp())
+        """1 / (1 + e^(-x)), composed of the operations above.
+
+        For x < 0 the same value is written e^x / (1 + e^x): e^(-x) would
+        overflow to inf far left, and its gradient turn 0 * inf = nan.
+        """
+        if self.data >= 0:
+            return 1 / (1 + (-self).exp())
+        e = self.exp()
+        return e / (1 + e)
 
     # Everything below is built from +, *, ** and exp: no new derivatives.
     def __neg__(self) -> Value:
@@ -142,6 +177,10 @@ class Value:
         self.grad += 1.0
         for node in reversed(order):
             node._backward()
+
+    def __bool__(self) -> bool:
+        # Like a tensor of one element: Value(0.0) is false.
+        return bool(self.data)
 
     def __repr__(self) -> str:
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"

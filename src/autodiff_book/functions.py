@@ -8,7 +8,25 @@ from __future__ import annotations
 
 import torch
 
-from autodiff_book.checks import check_tensor
+from autodiff_book.checks import check_real, check_tensor
+from autodiff_book.engine import Value
+
+
+def _check_scalar_input(x) -> None:
+    """``bump``'s argument: a tensor, a ``Value`` or a finite real number."""
+    if isinstance(x, torch.Tensor):
+        check_tensor("x", x)
+    # 10**400 or "2" would fail inside the formula, in Python's words, and
+    # so would (5 - x) ** 2 for x beyond 1e154.
+    elif not isinstance(x, Value) and abs(check_real("x", x)) > MAX_NUMBER:
+        raise ValueError(
+            f"x must lie between -{MAX_NUMBER:g} and {MAX_NUMBER:g}, "
+            f"got {x!r}: the square in the formula overflows float64"
+        )
+
+
+# Far below the 1e154 whose square overflows, far above the book's inputs.
+MAX_NUMBER = 1e100
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -42,11 +60,13 @@ def bump(x):
     Written with plain operators only, so it accepts a tensor or a ``Value``
     of the scalar engine alike.
     """
+    _check_scalar_input(x)
     return 2 / ((5.0 - x) ** 2 + 2.0**2)
 
 
 def bump_derivative(x):
     """Closed-form derivative of ``bump``: 4 (5 - x) / ((5 - x)^2 + 4)^2."""
+    _check_scalar_input(x)
     return 4 * (5.0 - x) / ((5.0 - x) ** 2 + 4.0) ** 2
 
 

@@ -19,7 +19,12 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from autodiff_book.checks import check_count
+from autodiff_book.checks import (
+    check_count,
+    check_real,
+    check_tensor,
+    shown,
+)
 from autodiff_book.plotting import PALETTE, new_figure
 
 LEAF_NODE = "AccumulateGrad"
@@ -27,6 +32,8 @@ LEAF_NODE = "AccumulateGrad"
 # longer than anyone reads: draw_graph refuses, describe_graph summarises.
 MAX_DRAWN_NODES = 60
 MAX_DESCRIBED_OPERATIONS = 100
+# Inches: a figure wider than a wall poster is a typo.
+MAX_WIDTH = 50.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,15 @@ class GraphNode:
     label: str
     layer: int
 
+    def __post_init__(self) -> None:
+        for name in ("index", "layer"):
+            check_count(name, getattr(self, name), minimum=0)
+        for name in ("kind", "label"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(
+                    f"{name} must be a str, got {shown(getattr(self, name))}"
+                )
+
     @property
     def is_leaf(self) -> bool:
         """True for the ``AccumulateGrad`` node of a leaf tensor."""
@@ -62,6 +78,36 @@ class Graph:
     nodes: tuple[GraphNode, ...]
     edges: tuple[tuple[int, int], ...]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.nodes, tuple) or not self.nodes or not all(
+            isinstance(node, GraphNode) for node in self.nodes
+        ):
+            raise TypeError(
+                "nodes must be a non-empty tuple of GraphNode, got "
+                f"{shown(self.nodes)}"
+            )
+        if any(node.index != k for k, node in enumerate(self.nodes)):
+            raise ValueError("nodes must be listed in the order of index")
+        if not isinstance(self.edges, tuple):
+            raise TypeError(
+                f"edges must be a tuple of pairs, got {shown(self.edges)}"
+            )
+        count = len(self.nodes)
+        for edge in self.edges:
+            if not (
+                isinstance(edge, tuple)
+                and len(edge) == 2
+                and all(
+                    isinstance(end, int) and not isinstance(end, bool)
+                    and 0 <= end < count
+                    for end in edge
+                )
+            ):
+                raise ValueError(
+                    "edges must be (input, user) pairs of node indices "
+                    f"below {count}, got {shown(edge)}"
+                )
+
     @property
     def output(self) -> GraphNode:
         """The node of the tensor the walk started from."""
@@ -70,6 +116,11 @@ class Graph:
 
 def operation_name(node) -> str:
     """``MulBackward0`` -> ``mul``; an exponent is shown: ``pow 2``."""
+    if not isinstance(node, torch.autograd.graph.Node):
+        raise TypeError(
+            "node must be an autograd node (a tensor's grad_fn), got "
+            f"{type(node).__name__}"
+        )
     kind = type(node).__name__
     name = re.sub(r"Backward\d*$", "", kind).lower()
     exponent = getattr(node, "_saved_exponent", None)
@@ -80,12 +131,28 @@ def operation_name(node) -> str:
 
 def leaf_label(tensor: torch.Tensor, names: Mapping[str, torch.Tensor]) -> str:
     """A leaf's name (if given) and its value, or its shape if not scalar."""
+    check_tensor("tensor", tensor)
+    names = _check_names(names, required=True)
     name = next((key for key, value in names.items() if value is tensor), None)
     if tensor.numel() == 1:
         text = f"{tensor.item():.3g}"
     else:
         text = "shape " + "×".join(str(size) for size in tensor.shape)
     return text if name is None else f"{name} = {text}"
+
+
+def _check_names(names, *, required: bool = False) -> dict:
+    """``names`` as a dict {str: tensor}; ``None`` is {} unless required."""
+    if names is None and not required:
+        return {}
+    if not isinstance(names, Mapping) or not all(
+        isinstance(key, str) for key in names
+    ):
+        raise TypeError(
+            "names must be a mapping {name: tensor} such as {'x': x}, got "
+            f"{shown(names)}"
+        )
+    return dict(names)
 
 
 def walk_graph(
@@ -102,14 +169,16 @@ def walk_graph(
     """
     if not isinstance(output, torch.Tensor):
         raise TypeError(
-            f"walk_graph needs a torch.Tensor, got {type(output).__name__}"
+            "walk_graph needs a torch.Tensor as output, got "
+            f"{type(output).__name__}"
         )
+    check_tensor("output", output)
     if output.grad_fn is None:
         raise ValueError(
-            "this tensor has no grad_fn: it is a leaf or was computed "
+            "output has no grad_fn: it is a leaf or was computed "
             "without requires_grad, so there is no graph to draw"
         )
-    names = {} if names is None else dict(names)
+    names = _check_names(names)
     # Iterative post-order depth-first search: a node is numbered once all
     # of its inputs are, so deep graphs never meet the recursion limit.
     index, order = {}, []
@@ -190,6 +259,10 @@ def layout_graph(graph: Graph) -> dict[int, tuple[float, float]]:
     the order of the mean x of the nodes that use it, which keeps most
     arrows from crossing.
     """
+    if not isinstance(graph, Graph):
+        raise TypeError(
+            f"layout_graph needs a Graph, got {type(graph).__name__}"
+        )
     users: dict[int, list[int]] = {}
     for source, target in graph.edges:
         users.setdefault(source, []).append(target)
@@ -235,11 +308,16 @@ def draw_graph(
     """
     if not isinstance(output, torch.Tensor | Graph):
         raise TypeError(
-            "draw_graph needs a torch.Tensor or a Graph, got "
+            "draw_graph needs a torch.Tensor or a Graph as output, got "
             f"{type(output).__name__}"
         )
-    if width is not None and not width > 0:
-        raise ValueError(f"width must be positive, got {width}")
+    if width is not None:
+        width = check_real("width", width)
+        if not 0 < width <= MAX_WIDTH:
+            raise ValueError(
+                f"width must be positive and at most {MAX_WIDTH} inches, "
+                f"got {width}"
+            )
     is_graph = isinstance(output, Graph)
     graph = output if is_graph else walk_graph(output, names)
     if len(graph.nodes) > MAX_DRAWN_NODES:

@@ -22,9 +22,15 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from autodiff_book.checks import check_finite
+from autodiff_book.checks import (
+    check_array,
+    check_bool,
+    check_count,
+    check_finite,
+    check_real,
+    shown,
+)
 from autodiff_book.regression import least_squares_fit, mse_surface
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -61,6 +67,22 @@ BOOK_STYLE = {
 }
 
 
+# Beyond these a figure is a typo: a wall of panels, or a poster (the
+# tallest graph draw_graph draws is 52 inches tall).
+MAX_PANELS = 12
+MAX_INCHES = 100.0
+
+
+def _check_inches(name: str, value) -> float:
+    value = check_real(name, value)
+    if not 0 < value <= MAX_INCHES:
+        raise ValueError(
+            f"{name} must be positive and at most {MAX_INCHES:g} inches, "
+            f"got {value!r}"
+        )
+    return value
+
+
 def new_figure(
     nrows: int = 1,
     ncols: int = 1,
@@ -82,13 +104,20 @@ def new_figure(
     Returns:
         ``(figure, axes)`` exactly as ``plt.subplots`` returns them.
     """
+    for name, count in (("nrows", nrows), ("ncols", ncols)):
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"{name} must be an int, got {shown(count)}")
     if nrows < 1 or ncols < 1:
         raise ValueError(
             f"a figure needs at least one row and one column, "
             f"got nrows={nrows}, ncols={ncols}"
         )
+    check_count("nrows", nrows, maximum=MAX_PANELS)
+    check_count("ncols", ncols, maximum=MAX_PANELS)
+    width = _check_inches("width", width)
     if height is None:
         height = width * (0.62 if ncols == 1 else 0.42) * nrows
+    height = _check_inches("height", height)
     with plt.rc_context(BOOK_STYLE):
         figure, axes = plt.subplots(
             nrows,
@@ -112,8 +141,12 @@ VIRIDIS_RANGE = (0.0, 0.8)
 
 def viridis_colours(count: int) -> list[tuple]:
     """``count`` colours along viridis, from purple to light green."""
-    if not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a positive integer, got {count!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(
+            f"count must be a positive integer, got {shown(count)}"
+        )
+    # Viridis has 256 colours: more would repeat them.
+    check_count("count", count, maximum=256)
     stops = np.linspace(*VIRIDIS_RANGE, count) if count > 1 else [0.0]
     return [tuple(mpl.colormaps["viridis"](stop)) for stop in stops]
 
@@ -123,8 +156,13 @@ def _check_curves(curves: Mapping) -> None:
         raise ValueError(
             "curves must be a non-empty mapping {momentum: losses}"
         )
+    if len(curves) > 256:
+        raise ValueError(
+            f"curves holds {len(curves)} curves: at most 256 can be told apart"
+        )
     for momentum, losses in curves.items():
-        losses = np.asarray(losses, dtype=np.float64)
+        _check_momentum("curves", momentum)
+        losses = check_array(f"curves[{momentum:g}]", losses)
         if losses.ndim != 1 or losses.size == 0:
             raise ValueError(
                 f"the losses for momentum {momentum} must be a non-empty "
@@ -137,6 +175,22 @@ def _check_curves(curves: Mapping) -> None:
                 f"index {first}: report the divergence instead of drawing "
                 "a curve that silently stops"
             )
+        if not np.all(losses > 0):
+            raise ValueError(
+                f"the losses for momentum {momentum} must be positive: "
+                "a logarithmic axis cannot show 0 or less"
+            )
+
+
+def _check_momentum(name: str, momentum) -> None:
+    """A key of ``curves`` or ``paths``: the momentum, a finite number."""
+    real = (int, float, np.integer, np.floating)
+    if isinstance(momentum, bool) or not isinstance(momentum, real):
+        raise TypeError(
+            f"the keys of {name} must be momentum values (numbers), got "
+            f"{shown(momentum)}"
+        )
+    check_real(f"the momentum {momentum!r} in {name}", momentum)
 
 
 def plot_loss_curves(
@@ -161,6 +215,9 @@ def plot_loss_curves(
         ``(figure, axes)``.
     """
     _check_curves(curves)
+    legend = check_bool("legend", legend)
+    if not isinstance(ylabel, str):
+        raise TypeError(f"ylabel must be a str, got {shown(ylabel)}")
     figure, axes = new_figure()
     colours = viridis_colours(len(curves))
     for index, (momentum, losses) in enumerate(curves.items()):
@@ -182,9 +239,8 @@ def plot_loss_curves(
 
 
 def _as_path(momentum, path) -> np.ndarray:
-    if isinstance(path, torch.Tensor):
-        path = path.detach().cpu().numpy()
-    path = np.asarray(path, dtype=np.float64)
+    _check_momentum("paths", momentum)
+    path = check_array(f"paths[{momentum:g}]", path)
     if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 1:
         raise ValueError(
             f"the path for momentum {momentum} must have shape (T, 2) of "
@@ -193,6 +249,9 @@ def _as_path(momentum, path) -> np.ndarray:
     check_finite(f"the path for momentum {momentum}", path)
     return path
 
+
+# More contour lines than this are a grey smear.
+MAX_LEVELS = 100
 
 # The lowest contour level, as a fraction of the highest, at the least.
 LEVEL_RANGE = 1e-6
@@ -225,13 +284,32 @@ def plot_trajectories(
     """
     if not isinstance(paths, Mapping) or not paths:
         raise ValueError("paths must be a non-empty mapping {momentum: path}")
-    if not isinstance(levels, int) or levels < 2:
-        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
-    if not isinstance(mark_every, int) or mark_every < 1:
+    if len(paths) > 256:
         raise ValueError(
-            f"mark_every must be a positive integer, got {mark_every!r}"
+            f"paths holds {len(paths)} paths: at most 256 can be told apart"
+        )
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
+        raise ValueError(
+            f"levels must be an integer >= 2, got {shown(levels)}"
+        )
+    check_count("levels", levels, maximum=MAX_LEVELS)
+    if isinstance(mark_every, bool) or not isinstance(mark_every, int) or (
+        mark_every < 1
+    ):
+        raise ValueError(
+            f"mark_every must be a positive integer, got {shown(mark_every)}"
         )
     checked = {mu: _as_path(mu, path) for mu, path in paths.items()}
+    for name, grid in (("slopes", slopes), ("biases", biases)):
+        if grid is not None:
+            grid = check_array(name, grid)
+            if grid.ndim != 1 or grid.size < 2 or not np.all(
+                np.diff(grid) > 0
+            ):
+                raise ValueError(
+                    f"{name} must be an increasing 1-D grid of at least two "
+                    f"values, got {shown(grid)}"
+                )
     best = np.array(least_squares_fit(x, y))
     points = np.vstack([*checked.values(), best])
     low, high = points.min(axis=0), points.max(axis=0)

@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import cmath
 import math
-import numbers
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from autodiff_book.checks import check_real
-from autodiff_book.regression import _paired_samples
+from autodiff_book.checks import check_array, check_count, check_real, shown
+from autodiff_book.regression import (
+    _centred_moments,
+    _is_degenerate,
+    _paired_samples,
+)
+
+# A reference run longer than this is a typo: its path alone would fill
+# gigabytes (two float64 per step).
+MAX_STEPS = 10_000_000
 
 # The regimes of one eigen-direction, from the roots of its recurrence.
 REGIMES = (
@@ -36,19 +43,57 @@ REGIMES = (
 )
 
 
+_AVERAGES = ("mean_xx", "mean_x", "mean_xy", "mean_y", "mean_yy")
+_SOURCES = {
+    "variance_x": "mean_xx and mean_x",
+    "covariance_xy": "mean_xy, mean_x and mean_y",
+    "variance_y": "mean_yy and mean_y",
+}
+
+
 @dataclass(frozen=True)
 class SufficientStatistics:
-    """The five averages that fix the MSE of ``slope * x + bias``."""
+    """The five averages that fix the MSE of ``slope * x + bias``.
+
+    The centred ones (``variance_x``, ``covariance_xy``, ``variance_y``)
+    follow from the five, but computed that way they lose every digit for
+    data far from 0; ``sufficient_statistics`` measures them on centred
+    data. Left out, they are derived from the five.
+    """
 
     mean_xx: float
     mean_x: float
     mean_xy: float
     mean_y: float
     mean_yy: float
+    variance_x: float | None = field(default=None, compare=False)
+    covariance_xy: float | None = field(default=None, compare=False)
+    variance_y: float | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in _AVERAGES:
+            value = check_real(name, getattr(self, name))
+            object.__setattr__(self, name, value)
+        derived = {
+            "variance_x": self.mean_xx - self.mean_x * self.mean_x,
+            "covariance_xy": self.mean_xy - self.mean_x * self.mean_y,
+            "variance_y": self.mean_yy - self.mean_y * self.mean_y,
+        }
+        for name, value in derived.items():
+            given = getattr(self, name)
+            if given is not None:
+                value = check_real(name, given)
+            elif not math.isfinite(value):
+                raise ValueError(
+                    f"the averages are too large: {name} overflows float64 "
+                    f"(from {_SOURCES[name]})"
+                )
+            object.__setattr__(self, name, value)
 
     def as_dict(self) -> dict[str, float]:
         """The five averages by name, as plain floats."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in _AVERAGES}
+
 
 
 def sufficient_statistics(x, y) -> SufficientStatistics:
@@ -59,12 +104,18 @@ def sufficient_statistics(x, y) -> SufficientStatistics:
             ``(N, 1)``.
     """
     x, y = _paired_samples(x, y)
+    mean_x, mean_y, variance_x, covariance_xy, variance_y = (
+        _centred_moments(x, y)
+    )
     return SufficientStatistics(
         mean_xx=float(np.mean(x * x)),
-        mean_x=float(np.mean(x)),
+        mean_x=mean_x,
         mean_xy=float(np.mean(x * y)),
-        mean_y=float(np.mean(y)),
+        mean_y=mean_y,
         mean_yy=float(np.mean(y * y)),
+        variance_x=variance_x,
+        covariance_xy=covariance_xy,
+        variance_y=variance_y,
     )
 
 
@@ -83,33 +134,57 @@ def hessian(stats: SufficientStatistics) -> np.ndarray:
     return 2.0 * np.array([[s.mean_xx, s.mean_x], [s.mean_x, 1.0]])
 
 
+def _gradient(s: SufficientStatistics, a: float, b: float) -> np.ndarray:
+    # With the residual of the means r = a <x> + b - <y>, the gradient
+    # 2 (a <x²> + b <x> - <xy>, a <x> + b - <y>) is
+    # 2 (a var(x) - cov(x, y) + <x> r, r): centred, hence exact far from 0.
+    offset = a * s.mean_x + b - s.mean_y
+    return 2.0 * np.array(
+        [a * s.variance_x - s.covariance_xy + s.mean_x * offset, offset]
+    )
+
+
+def _finite(name: str, value, what: str):
+    if not np.all(np.isfinite(value)):
+        raise ValueError(
+            f"{name} is so far from the minimum that the {what} overflows "
+            "float64"
+        )
+    return value
+
+
 def gradient(stats: SufficientStatistics, theta) -> np.ndarray:
     """Gradient of the MSE at ``theta = [slope, bias]``, from the averages."""
     s = _check_statistics(stats)
-    theta = _as_point("theta", theta)
-    return hessian(s) @ theta - 2.0 * np.array([s.mean_xy, s.mean_y])
+    a, b = _as_point("theta", theta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite("theta", _gradient(s, a, b), "gradient")
 
 
 def loss(stats: SufficientStatistics, theta) -> float:
     """The MSE at ``theta = [slope, bias]``, from the averages."""
     s = _check_statistics(stats)
     a, b = _as_point("theta", theta)
-    return float(
-        a * a * s.mean_xx + 2 * a * b * s.mean_x + b * b
-        - 2 * a * s.mean_xy - 2 * b * s.mean_y + s.mean_yy
-    )
+    # The expansion a² <x²> + 2ab <x> + ... in centred terms:
+    # var(y) - 2a cov + a² var(x) + (a <x> + b - <y>)².
+    with np.errstate(over="ignore", invalid="ignore"):
+        offset = np.float64(a) * s.mean_x + b - s.mean_y
+        value = float(
+            s.variance_y - 2 * a * s.covariance_xy + a * a * s.variance_x
+            + offset * offset
+        )
+    return _finite("theta", value, "loss")
 
 
 def minimiser(stats: SufficientStatistics) -> tuple[float, float]:
     """``(slope, bias)`` where the gradient vanishes (least squares)."""
     s = _check_statistics(stats)
-    variance = s.mean_xx - s.mean_x**2
-    if not variance > 0:
+    if _is_degenerate(s.variance_x, s.mean_xx):
         raise ValueError(
             "stats describe inputs that are all equal (variance "
-            f"{variance!r}): the slope is not determined"
+            f"{s.variance_x!r}): the slope is not determined"
         )
-    slope = (s.mean_xy - s.mean_x * s.mean_y) / variance
+    slope = s.covariance_xy / s.variance_x
     return float(slope), float(s.mean_y - slope * s.mean_x)
 
 
@@ -127,6 +202,16 @@ class EigenDecomposition:
     direction_small: tuple[float, float]
     direction_large: tuple[float, float]
 
+    def __post_init__(self) -> None:
+        for name in ("curvature_small", "curvature_large"):
+            value = check_real(name, getattr(self, name))
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+            object.__setattr__(self, name, value)
+        for name in ("direction_small", "direction_large"):
+            vector = _as_point(name, getattr(self, name))
+            object.__setattr__(self, name, tuple(map(float, vector)))
+
     @property
     def condition_number(self) -> float:
         """How many times steeper the bowl is across than along."""
@@ -143,8 +228,11 @@ def eigen_decomposition(stats: SufficientStatistics) -> EigenDecomposition:
     stats = _check_statistics(stats)
     p, q, r = 2 * stats.mean_xx, 2 * stats.mean_x, 2.0
     half_sum, half_gap = (p + r) / 2, math.hypot((p - r) / 2, q)
-    small, large = half_sum - half_gap, half_sum + half_gap
-    if not small > 0:
+    large = half_sum + half_gap
+    # small = half_sum - half_gap would cancel for data far from 0; the
+    # product of the two is the determinant p r - q² = 4 var(x), exactly.
+    small = 4 * stats.variance_x / large
+    if _is_degenerate(stats.variance_x, stats.mean_xx):
         raise ValueError(
             "stats describe inputs that are all equal: the Hessian is "
             "singular and the bowl has a flat direction"
@@ -210,12 +298,28 @@ def _check_positive(name: str, value) -> float:
 
 
 def _as_point(name: str, value) -> np.ndarray:
-    point = np.asarray(value, dtype=np.float64)
+    point = check_array(name, value)
     if point.shape != (2,) or not np.all(np.isfinite(point)):
         raise ValueError(
-            f"{name} must be a finite [slope, bias] pair, got {value!r}"
+            f"{name} must be a finite [slope, bias] pair, got {shown(value)}"
         )
     return point
+
+
+def _check_rates(learning_rate, momentum, curvature) -> tuple[float, ...]:
+    """The three numbers of a recurrence, if its roots fit in float64."""
+    gamma = _check_positive("learning_rate", learning_rate)
+    mu = check_real("momentum", momentum)
+    lam = _check_positive("curvature", curvature)
+    trace = 1 + mu - gamma * lam
+    # The discriminant trace² - 4μ is the largest number the roots need.
+    if not math.isfinite(trace * trace - 4 * mu):
+        raise ValueError(
+            "learning_rate * curvature or momentum is so large that the "
+            f"recurrence overflows float64 (learning_rate {gamma!r}, "
+            f"momentum {mu!r}, curvature {lam!r})"
+        )
+    return gamma, mu, lam
 
 
 def recurrence_matrix(
@@ -228,9 +332,7 @@ def recurrence_matrix(
     ``e_{t+1} = (1 + momentum - learning_rate * curvature) e_t
     - momentum * e_{t-1}``.
     """
-    gamma = _check_positive("learning_rate", learning_rate)
-    mu = check_real("momentum", momentum)
-    lam = _check_positive("curvature", curvature)
+    gamma, mu, lam = _check_rates(learning_rate, momentum, curvature)
     return np.array([[1 + mu - gamma * lam, -mu], [1.0, 0.0]])
 
 
@@ -238,9 +340,7 @@ def characteristic_roots(
     learning_rate: float, momentum: float, curvature: float
 ) -> tuple[complex, complex]:
     """Roots of ``z² - (1 + μ - γλ) z + μ``, larger modulus first."""
-    gamma = _check_positive("learning_rate", learning_rate)
-    mu = check_real("momentum", momentum)
-    lam = _check_positive("curvature", curvature)
+    gamma, mu, lam = _check_rates(learning_rate, momentum, curvature)
     trace = 1 + mu - gamma * lam
     root = cmath.sqrt(trace * trace - 4 * mu)
     first, second = (trace + root) / 2, (trace - root) / 2
@@ -282,7 +382,11 @@ def regime(
     tolerance = check_real("tolerance", tolerance)
     if tolerance < 0:
         raise ValueError(f"tolerance must be at least 0, got {tolerance!r}")
-    # "not < 1" rather than ">= 1": when γλ overflows the rate is nan.
+    # Steps beyond float64 (γλ or μ near 1e308) diverge at once, and the
+    # roots cannot be computed to say so.
+    trace = 1 + mu - gamma * lam
+    if not math.isfinite(trace * trace - 4 * mu):
+        return "divergent"
     if not convergence_rate(gamma, mu, lam) < 1:
         return "divergent"
     trace = 1 + mu - gamma * lam
@@ -313,7 +417,12 @@ def largest_stable_learning_rate(
             f"momentum must lie strictly between -1 and 1, got {mu!r}: "
             "otherwise no learning rate converges"
         )
-    return 2 * (1 + mu) / lam
+    bound = 2 * (1 + mu) / lam
+    if not math.isfinite(bound):
+        raise ValueError(
+            f"curvature {lam!r} is so small that the bound overflows float64"
+        )
+    return bound
 
 
 def critical_momentum(learning_rate: float, curvature: float) -> float:
@@ -325,7 +434,13 @@ def critical_momentum(learning_rate: float, curvature: float) -> float:
     """
     gamma = _check_positive("learning_rate", learning_rate)
     lam = _check_positive("curvature", curvature)
-    return (1 - math.sqrt(gamma * lam)) ** 2
+    momentum = (1 - math.sqrt(gamma * lam)) * (1 - math.sqrt(gamma * lam))
+    if not math.isfinite(momentum):
+        raise ValueError(
+            "learning_rate * curvature is so large that the momentum "
+            f"overflows float64 (learning_rate {gamma!r}, curvature {lam!r})"
+        )
+    return momentum
 
 
 def heavy_ball(
@@ -348,19 +463,15 @@ def heavy_ball(
     s = _check_statistics(stats)
     gamma = _check_positive("learning_rate", learning_rate)
     mu = check_real("momentum", momentum)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-        raise TypeError(f"steps must be an int, got {steps!r}")
-    if steps < 0:
-        raise ValueError(f"steps must be at least 0, got {steps}")
+    steps = check_count("steps", steps, minimum=0, maximum=MAX_STEPS)
     theta = _as_point("start", start).copy()
-    curvature, pull = hessian(s), 2.0 * np.array([s.mean_xy, s.mean_y])
     path = np.empty((steps + 1, 2))
     path[0] = theta
     running_sum = None  # b_t of the problem set
     # A divergent run is part of the lesson: let it overflow quietly.
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, steps + 1):
-            g = curvature @ theta - pull
+            g = _gradient(s, *theta)
             running_sum = g if running_sum is None else mu * running_sum + g
             theta = theta - gamma * running_sum
             path[t] = theta

@@ -12,6 +12,8 @@ and from which early stopping picks its epoch.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,21 +26,38 @@ from autodiff_book.checks import (
     check_real,
     check_seed,
     check_tensor,
+    shown,
 )
 
 ON_DIVERGENCE = ("raise", "stop")
+# The book trains for 150 epochs at most; a count far beyond this is a
+# typo (or 10**400) that would keep the loop running for ever.
+MAX_EPOCHS = 1_000_000
+# Half precision rounds a loss to three digits: the curves would be steps.
+TRAINING_DTYPES = (torch.float32, torch.float64)
 
 
 class DivergenceError(RuntimeError):
     """The loss became inf or nan; ``history`` holds the record so far."""
 
     def __init__(self, message: str, history: History) -> None:
+        if not isinstance(history, History):
+            raise TypeError(
+                f"history must be a History, got {type(history).__name__}"
+            )
         super().__init__(message)
         self.history = history
 
 
 def linear_model(x: torch.Tensor, parameters: torch.Tensor) -> torch.Tensor:
     """Predict ``slope * x + bias`` with ``parameters = [slope, bias]``."""
+    check_tensor("x", x, floating=True)
+    check_tensor("parameters", parameters, floating=True)
+    if parameters.shape != (2,):
+        raise ValueError(
+            "parameters must be a tensor [slope, bias] of shape (2,), got "
+            f"shape {tuple(parameters.shape)}"
+        )
     return parameters[0] * x + parameters[1]
 
 
@@ -50,12 +69,20 @@ def mean_squared_error(
     ``(N, 1) - (N,)`` would silently broadcast to ``(N, N)`` and average
     N * N wrong differences, so shapes must match exactly.
     """
+    check_tensor("predictions", predictions, floating=True)
+    check_tensor("targets", targets, floating=True)
     if predictions.shape != targets.shape:
         raise ValueError(
             "predictions and targets must have the same shape, got "
             f"{tuple(predictions.shape)} and {tuple(targets.shape)}; "
             "reshape one of them (e.g. with .reshape(-1, 1)) instead of "
             "letting the subtraction broadcast"
+        )
+    if predictions.numel() == 0:
+        # The mean of nothing is nan, which reads as a divergence.
+        raise ValueError(
+            "predictions and targets are empty: the mean squared error of "
+            "no samples is not defined"
         )
     return ((predictions - targets) ** 2).mean()
 
@@ -70,6 +97,7 @@ def _check_learning_rate(learning_rate) -> float:
 
 
 def _gradient_of(parameters: torch.Tensor) -> torch.Tensor:
+    check_tensor("parameters", parameters, floating=True)
     if parameters.grad is None:
         raise RuntimeError(
             "parameters.grad is None: call loss.backward() before step()"
@@ -165,6 +193,10 @@ class Momentum:
         )
 
 
+class EpochError(IndexError, ValueError):
+    """An epoch that the history has no record of."""
+
+
 @dataclass
 class History:
     """What a training run recorded.
@@ -193,9 +225,9 @@ class History:
             "validation": self.epoch_val_losses,
             "train": self.epoch_train_losses,
         }
-        if split not in losses:
+        if not isinstance(split, str) or split not in losses:
             raise ValueError(
-                f"split must be 'validation' or 'train', got {split!r}"
+                f"split must be 'validation' or 'train', got {shown(split)}"
             )
         if not losses[split]:
             raise ValueError(
@@ -206,15 +238,38 @@ class History:
                     else ""
                 )
             )
+        values = losses[split]
+        if isinstance(values, str | bytes) or not isinstance(
+            values, Sequence | torch.Tensor
+        ):
+            raise TypeError(
+                f"the {split} losses must be a list of numbers, got "
+                f"{shown(values)}"
+            )
+        try:
+            floats = [float(value) for value in values]
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError(
+                f"the {split} losses must be numbers, got {shown(values)}"
+            ) from None
+        bad = [k for k, value in enumerate(floats) if not math.isfinite(value)]
+        if bad:
+            # nan compares false with everything: min() could pick it.
+            raise ValueError(
+                f"the {split} loss of epoch {bad[0]} (from 0) is inf or nan: "
+                "no epoch can be called best"
+            )
         # The first of equal minima, like torch.argmin.
-        return min(range(len(losses[split])), key=losses[split].__getitem__)
+        return min(range(len(floats)), key=floats.__getitem__)
 
     def parameters_at(self, epoch: int) -> torch.Tensor:
         """A copy of the parameters after 0-based epoch ``epoch``."""
-        if isinstance(epoch, bool) or not isinstance(epoch, int):
-            raise TypeError(f"epoch must be an int, got {epoch!r}")
+        # numpy integers count, as they do for epochs and batch_size.
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+            raise TypeError(f"epoch must be an int, got {shown(epoch)}")
+        epoch = int(epoch)
         if not 0 <= epoch < len(self.snapshots):
-            raise IndexError(
+            raise EpochError(
                 f"epoch {epoch} is out of range: snapshots exist for "
                 f"epochs 0 to {len(self.snapshots) - 1}"
             )
@@ -222,8 +277,13 @@ class History:
 
 
 def _check_pair(x, y, x_name: str, y_name: str) -> None:
-    check_tensor(x_name, x, floating=True)
-    check_tensor(y_name, y, floating=True)
+    for name, value in ((x_name, x), (y_name, y)):
+        check_tensor(name, value, floating=True)
+        if value.dtype not in TRAINING_DTYPES:
+            raise TypeError(
+                f"{name} must hold float32 or float64 numbers, got "
+                f"{value.dtype}; convert it with {name}.float()"
+            )
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
         raise ValueError(
             f"{x_name} and {y_name} must have the same number of samples, "
@@ -289,9 +349,12 @@ def _check_training_arguments(
     if x_val is not None:
         _check_pair(x_val, y_val, "x_val", "y_val")
     check_rule(rule)
-    if on_divergence not in ON_DIVERGENCE:
+    if not isinstance(on_divergence, str) or (
+        on_divergence not in ON_DIVERGENCE
+    ):
         raise ValueError(
-            f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}"
+            "on_divergence must be 'raise' or 'stop', got "
+            f"{shown(on_divergence)}"
         )
 
 
@@ -329,10 +392,15 @@ def train_linear_model(
         (``history.returned_after`` says after how many updates).
     """
     _check_training_arguments(x, y, x_val, y_val, rule, on_divergence)
-    epochs = check_count("epochs", epochs)
+    epochs = check_count("epochs", epochs, maximum=MAX_EPOCHS)
     batch_size = check_count("batch_size", batch_size)
     seed = check_seed("seed", seed)
     validating = x_val is not None
+    # Detached views: the caller's tensors may require gradients, and
+    # backward() must fill in the parameters' gradient, never theirs.
+    x, y = x.detach(), y.detach()
+    if validating:
+        x_val, y_val = x_val.detach(), y_val.detach()
     rule.reset()  # a momentum rule must not carry a previous run's state
 
     parameters = _initial_parameters(initial, x.dtype)
@@ -401,6 +469,7 @@ class PathRecorder:
 
     def step(self, parameters: torch.Tensor) -> None:
         """Record where the parameters are, then let the rule move them."""
+        check_tensor("parameters", parameters, floating=True)
         if not self.points:
             self.points.append(parameters.detach().clone())
         self.rule.step(parameters)
