@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from tests.notebooks import glued_values
 
@@ -140,6 +141,28 @@ def test_exercise_step_near_cube_root_of_eps(glued):
     # The prose: the winner is the power of ten nearest to eps^(1/3).
     nearest = 10.0 ** round(math.log10(eps ** (1 / 3)))
     assert glued["step_best"] == pytest.approx(nearest, rel=1e-12)
+
+
+def test_a_scaled_random_tensor_is_not_a_leaf(glued):
+    assert glued["scaled_is_leaf"] is False
+    assert (torch.randn(3, requires_grad=True) * 0.01).is_leaf is False
+
+
+def test_hook_sees_the_sum_of_both_paths_once(glued):
+    # y = 2x + 3x: one call, with dy/dx = 2 + 3.
+    assert glued["hook_calls"] == 1
+    assert glued["hook_value"] == 2.0 + 3.0
+
+
+def test_a_batch_in_pieces_accumulates_to_the_whole(glued):
+    # d/dx_i sum x_i^2 = 2 x_i, whichever piece x_i is in.
+    batch = [1.0, 2.0, 3.0, 4.0]
+    assert glued["pieces_grad"] == [2 * x for x in batch]
+    assert glued["whole_grad"] == [2 * x for x in batch]
+
+
+def test_autograd_grad_returns_the_derivative(glued):
+    assert glued["returned_grad"] == 2 * 3.0
 
 
 def test_every_glued_value_is_checked(glued):
