@@ -261,5 +261,43 @@ def test_one_pass_of_each_kind_was_timed(glued):
     assert glued["pullback_ms"] > 0
 
 
+def test_exercise_least_squares_gradient(glued):
+    from autodiff_book.check import (
+        LEAST_SQUARES_W,
+        LEAST_SQUARES_X,
+        LEAST_SQUARES_Y,
+    )
+
+    w = np.array(LEAST_SQUARES_W)
+    x = np.array(LEAST_SQUARES_X)
+    residual = w @ x - np.array(LEAST_SQUARES_Y)
+    # dL/dW_ij = 2 r_i x_j, by the chain rule on each entry.
+    expected = [[2 * residual[i] * x[j] for j in range(2)]
+                for i in range(3)]
+    np.testing.assert_allclose(glued["exercise_least_squares"], expected,
+                               atol=1e-5)
+
+
+def test_exercise_softmax_jacobian(glued):
+    from autodiff_book.check import SOFTMAX_POINT
+
+    z = np.array(SOFTMAX_POINT)
+    p = np.exp(z) / np.exp(z).sum()
+    # A central difference of the softmax, column by column.
+    step = 1e-6
+    columns = []
+    for j in range(3):
+        e = np.zeros(3)
+        e[j] = step
+        plus, minus = np.exp(z + e), np.exp(z - e)
+        columns.append((plus / plus.sum() - minus / minus.sum()) / (2 * step))
+    np.testing.assert_allclose(glued["exercise_softmax_jacobian"],
+                               np.stack(columns, axis=1), atol=1e-5)
+    np.testing.assert_allclose(glued["exercise_softmax_jacobian"],
+                               np.diag(p) - np.outer(p, p), atol=1e-6)
+    np.testing.assert_allclose(glued["exercise_softmax_column_sums"],
+                               np.zeros(3), atol=1e-6)
+
+
 def test_every_glued_value_is_checked(glued):
     assert glued.unread() == set()

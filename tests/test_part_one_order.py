@@ -45,9 +45,16 @@ TOOLS: dict[str, tuple[str, str]] = {
     "jacfwd": (r"\bjacfwd\b", "jacobians"),
     "jvp": (r"\bjvp\b", "jacobians"),
     "vjp": (r"\bvjp\b", "jacobians"),
+    "register_hook": (r"\.register_hook\(", "derivatives"),
+    "torch.compile": (r"torch\.compile\(", "computational-graphs"),
+    "requires_grad_": (r"\.requires_grad_\(", "stopping-gradients"),
     "create_graph": (r"create_graph\s*=", "higher-derivatives"),
     "hessian": (r"\bhessian\(", "higher-derivatives"),
     "vmap": (r"\bvmap\b", "higher-derivatives"),
+    "gradcheck": (r"\bgradcheck\(", "custom-gradients"),
+    "gradgradcheck": (r"\bgradgradcheck\(", "custom-gradients"),
+    "torch.autograd.Function": (r"autograd\.Function\b",
+                                "custom-gradients"),
 }
 
 

@@ -164,5 +164,26 @@ def test_inference_tensor_rules(glued):
     )
 
 
+def test_eval_is_not_no_grad(glued):
+    # 3 * ones: eval() passes it through, recorded; no_grad() in training
+    # mode zeroes entries or scales them by 1 / (1 - p) = 2.
+    assert glued["eval_output"] == [3.0] * 6
+    assert glued["eval_recorded"] is True
+    assert glued["no_grad_recorded"] is False
+    values = set(glued["no_grad_dropout"])
+    assert values <= {0.0, 6.0}
+    assert values == {0.0, 6.0}  # this seed drops some and keeps some
+
+
+def test_exercise_in_place_lines(glued):
+    # Only the sigmoid saves its output, and only line 3 changes it.
+    assert glued["exercise_in_place_raised"] == {
+        1: False, 2: False, 3: True, 4: False
+    }
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="inplace"):
+        x.sigmoid().mul_(2).sum().backward()
+
+
 def test_every_glued_value_is_checked(glued):
     assert glued.unread() == set()
