@@ -64,3 +64,62 @@ def test_x_log_x_refuses_what_is_not_a_function():
     verdict = check.x_log_x_function(3.0)
     assert verdict.status == "wrong"
     assert "function should be callable" in verdict.hint
+
+
+def test_gradient_in_pieces():
+    # x = 1..4, y = 2, 3, 5, 8, w = 1: residuals -1, -1, -2, -4, so the
+    # mean of 2 r x is (-2 - 4 - 12 - 32) / 4.
+    assert check.gradient_in_pieces(-12.5).passed
+    unscaled = check.gradient_in_pieces(-25.0)
+    assert unscaled.status == "wrong"
+    assert "scale each half" in unscaled.hint
+    assert check.gradient_in_pieces(-12.0).status == "wrong"
+    assert check.gradient_in_pieces(...).status == "not done"
+
+
+def least_squares_reference() -> torch.Tensor:
+    w = torch.tensor(check.LEAST_SQUARES_W)
+    x = torch.tensor(check.LEAST_SQUARES_X)
+    y = torch.tensor(check.LEAST_SQUARES_Y)
+    w.requires_grad_()
+    ((w @ x - y) ** 2).sum().backward()
+    return w.grad
+
+
+@pytest.mark.parametrize(
+    ("change", "hint"),
+    [
+        (lambda g: g.T, "transposed"),
+        (lambda g: g / 2, "half the gradient"),
+        (lambda g: -g, "sign is off"),
+        (lambda g: g + 1, "not the gradient"),
+    ],
+)
+def test_least_squares_gradient(change, hint):
+    gradient = least_squares_reference()
+    assert check.least_squares_gradient(gradient).passed
+    verdict = check.least_squares_gradient(change(gradient))
+    assert verdict.status == "wrong"
+    assert hint in verdict.hint
+
+
+def test_softmax_jacobian():
+    z = torch.tensor(check.SOFTMAX_POINT)
+    jacobian = torch.func.jacrev(lambda t: torch.softmax(t, dim=0))(z)
+    assert check.softmax_jacobian(jacobian).passed
+    diagonal = torch.diag(jacobian.diagonal())
+    assert "only the diagonal" in check.softmax_jacobian(diagonal).hint
+    p = torch.softmax(z, dim=0)
+    assert "outer product" in check.softmax_jacobian(torch.diag(p)).hint
+    assert check.softmax_jacobian(torch.zeros(2, 2)).status == "wrong"
+
+
+def test_largest_hessian_eigenvalue():
+    point = torch.tensor(check.HESSIAN_POINT, dtype=torch.float64)
+    hessian = torch.func.hessian(check.curvature_function)(point)
+    smallest, middle, largest = torch.linalg.eigvalsh(hessian).tolist()
+    assert check.largest_hessian_eigenvalue(largest).passed
+    assert "not the largest" in check.largest_hessian_eigenvalue(
+        middle
+    ).hint
+    assert check.largest_hessian_eigenvalue(largest + 0.1).status == "wrong"
