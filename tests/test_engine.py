@@ -5,6 +5,7 @@ twice: on the engine's ``Value`` and on float64 tensors. The value and
 every input's gradient must agree within 1e-6.
 """
 
+import math
 import sys
 
 import pytest

@@ -9,6 +9,7 @@ with their shape.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.notebooks import executed_chapter, glued_values
@@ -137,6 +138,21 @@ def test_every_check_on_the_page_holds():
         assert "True" in text and "False" not in text, source
         checks += 1
     assert checks >= 7
+
+
+def test_exercise_power_iteration(glued):
+    from autodiff_book.check import HESSIAN_B, HESSIAN_POINT
+
+    # The Hessian in closed form: B^T (diag p - p p^T) B + I, p the
+    # softmax of B w (the Hessian of logsumexp is the softmax Jacobian).
+    b = np.array(HESSIAN_B)
+    scores = b @ np.array(HESSIAN_POINT)
+    p = np.exp(scores - scores.max())
+    p /= p.sum()
+    hessian = b.T @ (np.diag(p) - np.outer(p, p)) @ b + np.eye(3)
+    largest = np.linalg.eigvalsh(hessian)[-1]
+    assert glued["exercise_power_eigenvalue"] == pytest.approx(largest,
+                                                               rel=1e-8)
 
 
 def test_every_glued_value_is_checked(glued):

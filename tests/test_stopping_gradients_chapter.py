@@ -8,6 +8,7 @@ elements and the size of one float32 as NumPy reports it.
 
 import numpy as np
 import pytest
+import torch
 
 from tests.notebooks import glued_values
 
@@ -101,6 +102,87 @@ def test_exercise_evaluate(glued):
     assert glued["exercise_detach_bytes"] == depth * n * FLOAT32_BYTES
     assert glued["exercise_no_grad_bytes"] == 0
     assert glued["exercise_same_value"] is True
+
+
+def test_in_place_change_of_an_unsaved_tensor(glued):
+    # z = 3 (x + 1), changed once in place: d/dx_i = 3.
+    assert glued["in_place_version"] == 1
+    assert glued["in_place_grad"] == [3.0, 3.0]
+
+
+def test_detach_shares_the_version_counter(glued):
+    assert glued["detach_version_before"] == 0
+    assert glued["detach_version_after"] == 1
+    # Recomputed: the change through the detached view breaks backward.
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.detach().zero_()
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        y.sum().backward()
+
+
+def test_no_grad_allows_the_update(glued):
+    # w = 1.5, d(w^2)/dw = 2 w, one step of size lr.
+    w, lr = glued["no_grad_start"], glued["no_grad_lr"]
+    assert glued["no_grad_gradient"] == 2 * w
+    assert glued["no_grad_step"] == pytest.approx(w - lr * 2 * w, 1e-6)
+
+
+def test_frozen_tensor_is_saved_as_a_constant(glued):
+    assert glued["frozen_saved"] == glued["frozen_w"]
+
+
+def test_stale_gradient_moves_a_frozen_tensor(glued):
+    # v = 2, d(3 v)/dv = 3, one SGD step of size lr, then none.
+    v, lr = glued["stale_before"], glued["stale_lr"]
+    assert glued["stale_grad"] == 3.0
+    assert glued["stale_after"] == pytest.approx(v - lr * 3.0, 1e-6)
+    assert glued["stale_final"] == glued["stale_after"]
+    # Recomputed with torch's own optimiser: the 2.0 -> 1.7.
+    w = torch.tensor(2.0, requires_grad=True)
+    (3 * w).backward()
+    w.requires_grad_(False)
+    optimizer = torch.optim.SGD([w], lr=0.1)
+    optimizer.step()
+    assert w.item() == pytest.approx(1.7)
+    optimizer.zero_grad()
+    assert w.grad is None
+
+
+def test_inference_tensor_rules(glued):
+    # b + p summed over the predictions: db = number of predictions.
+    assert glued["inference_b_grad"] == glued["inference_count"]
+    refusals = glued["inference_refusals"]
+    assert refusals["saved for backward"].startswith(
+        "Inference tensors cannot be saved for backward"
+    )
+    assert refusals["changed in place"].startswith(
+        "Inplace update to inference tensor outside InferenceMode"
+    )
+    assert refusals["given requires_grad"].startswith(
+        "Setting requires_grad=True on inference tensor"
+    )
+
+
+def test_eval_is_not_no_grad(glued):
+    # 3 * ones: eval() passes it through, recorded; no_grad() in training
+    # mode zeroes entries or scales them by 1 / (1 - p) = 2.
+    assert glued["eval_output"] == [3.0] * 6
+    assert glued["eval_recorded"] is True
+    assert glued["no_grad_recorded"] is False
+    values = set(glued["no_grad_dropout"])
+    assert values <= {0.0, 6.0}
+    assert values == {0.0, 6.0}  # this seed drops some and keeps some
+
+
+def test_exercise_in_place_lines(glued):
+    # Only the sigmoid saves its output, and only line 3 changes it.
+    assert glued["exercise_in_place_raised"] == {
+        1: False, 2: False, 3: True, 4: False
+    }
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="inplace"):
+        x.sigmoid().mul_(2).sum().backward()
 
 
 def test_every_glued_value_is_checked(glued):

@@ -322,6 +322,179 @@ def problem_1_5(first, second) -> Verdict:
     return _judge("1.5", check, first, second)
 
 
+def x_log_x_function(function) -> Verdict:
+    """A ``torch.autograd.Function``'s ``apply`` for f(x) = x log x.
+
+    Checks the values, the backward rule against log x + 1, and
+    ``gradcheck`` on points in (0, 4], in float64.
+    """
+    problem = "x log x (custom Function)"
+    if function is not ... and function is not None and not callable(
+        function
+    ):
+        return Verdict(
+            problem,
+            "wrong",
+            f"function should be callable (XLogX.apply), got "
+            f"{type(function).__name__}",
+        )
+
+    def check(function):
+        points = torch.linspace(
+            0.5, 4.0, 6, dtype=torch.float64, requires_grad=True
+        )
+        values = function(points)
+        if not isinstance(values, torch.Tensor):
+            raise _Wrong("forward should return a tensor")
+        reference = points.detach() * torch.log(points.detach())
+        if values.shape != points.shape or not torch.allclose(
+            values.detach(), reference
+        ):
+            return "forward does not return x log x"
+        (gradient,) = torch.autograd.grad(values.sum(), points)
+        if torch.allclose(gradient, torch.log(points.detach())):
+            return "backward misses the + 1 of the product rule"
+        if not torch.autograd.gradcheck(
+            function, (points,), raise_exception=False
+        ):
+            return "backward does not match finite differences"
+        return ""
+
+    try:
+        return _judge(problem, check, function)
+    except NotDone as not_done:
+        return Verdict(problem, "not done", str(not_done))
+
+
+# Derive-then-verify exercises of Part I: the data each one states, and
+# its check. References are computed here in float64.
+
+PIECES_X = (1.0, 2.0, 3.0, 4.0)
+PIECES_Y = (2.0, 3.0, 5.0, 8.0)
+PIECES_W = 1.0
+
+
+def gradient_in_pieces(gradient) -> Verdict:
+    """d/dw of mean((w x - y)^2) over all four points, built in two halves.
+
+    The data are ``PIECES_X``, ``PIECES_Y`` at ``w = PIECES_W``.
+    """
+
+    def check(gradient):
+        value = _number("gradient", gradient)
+        pairs = list(zip(PIECES_X, PIECES_Y, strict=True))
+        terms = [2 * (PIECES_W * x - y) * x for x, y in pairs]
+        reference = sum(terms) / len(terms)
+        halves = len(terms) // 2
+        unscaled = sum(terms[:halves]) / halves + sum(terms[halves:]) / (
+            len(terms) - halves
+        )
+        if _close(value, unscaled):
+            return (
+                "each half's mean counted in full: the two means add up to "
+                "twice the whole mean; scale each half by its share"
+            )
+        if not _close(value, reference):
+            return "not the gradient of the mean over all four points"
+        return ""
+
+    return _judge("gradient in pieces", check, gradient)
+
+
+LEAST_SQUARES_W = ((1.0, 2.0), (0.0, -1.0), (3.0, 1.0))
+LEAST_SQUARES_X = (1.0, -2.0)
+LEAST_SQUARES_Y = (0.5, 1.0, -1.0)
+
+
+def least_squares_gradient(gradient) -> Verdict:
+    """The 3×2 gradient of ||W x - y||^2 with respect to W."""
+
+    def check(gradient):
+        w = torch.tensor(LEAST_SQUARES_W, dtype=torch.float64)
+        x = torch.tensor(LEAST_SQUARES_X, dtype=torch.float64)
+        y = torch.tensor(LEAST_SQUARES_Y, dtype=torch.float64)
+        reference = 2 * torch.outer(w @ x - y, x)
+        if isinstance(gradient, torch.Tensor) and tuple(
+            gradient.shape
+        ) == tuple(reversed(reference.shape)):
+            return "the shape is transposed: the gradient has W's shape"
+        values = _tensor("gradient", gradient, tuple(reference.shape))
+        if torch.allclose(values, reference / 2, atol=ROUNDED):
+            return "half the gradient: d/dr of r^2 is 2r"
+        if torch.allclose(values, -reference, atol=ROUNDED):
+            return "the sign is off: the residual is W x - y"
+        if not torch.allclose(values, reference, atol=ROUNDED):
+            return "not the gradient: write the loss as a sum over rows"
+        return ""
+
+    return _judge("least-squares gradient", check, gradient)
+
+
+SOFTMAX_POINT = (1.0, 2.0, 0.5)
+
+
+def softmax_jacobian(jacobian) -> Verdict:
+    """The 3×3 Jacobian of the softmax at ``SOFTMAX_POINT``."""
+
+    def check(jacobian):
+        z = torch.tensor(SOFTMAX_POINT, dtype=torch.float64)
+        p = torch.softmax(z, dim=0)
+        reference = torch.diag(p) - torch.outer(p, p)
+        values = _tensor("jacobian", jacobian, tuple(reference.shape))
+        if torch.allclose(values, torch.diag(p * (1 - p)), atol=ROUNDED):
+            return (
+                "only the diagonal: every output depends on every input, "
+                "so the off-diagonal entries are -p_i p_j"
+            )
+        if torch.allclose(values, torch.diag(p), atol=ROUNDED):
+            return "diag(p) alone: the outer product p p^T is missing"
+        if not torch.allclose(values, reference, atol=ROUNDED):
+            return "not the softmax's Jacobian at this point"
+        return ""
+
+    return _judge("softmax Jacobian", check, jacobian)
+
+
+HESSIAN_B = (
+    (1.0, -0.5, 2.0),
+    (0.0, 1.5, -1.0),
+    (2.0, 1.0, 0.5),
+    (-1.0, 0.5, 1.0),
+)
+HESSIAN_POINT = (0.5, -1.0, 0.25)
+
+
+def curvature_function(w: torch.Tensor) -> torch.Tensor:
+    """logsumexp(B w) + |w|^2 / 2, the function of the power-iteration
+    exercise (B is ``HESSIAN_B``)."""
+    b = torch.tensor(HESSIAN_B, dtype=w.dtype)
+    return torch.logsumexp(b @ w, dim=0) + 0.5 * (w @ w)
+
+
+def largest_hessian_eigenvalue(eigenvalue) -> Verdict:
+    """The largest eigenvalue of the Hessian of ``curvature_function`` at
+    ``HESSIAN_POINT``."""
+
+    def check(eigenvalue):
+        value = _number("eigenvalue", eigenvalue)
+        point = torch.tensor(HESSIAN_POINT, dtype=torch.float64)
+        hessian = torch.func.hessian(curvature_function)(point)
+        eigenvalues = torch.linalg.eigvalsh(hessian)
+        if any(_close(value, other, 1e-3) for other in eigenvalues[:-1]):
+            return (
+                "an eigenvalue, but not the largest: start power iteration "
+                "from a random vector, not from an eigenvector"
+            )
+        if not _close(value, eigenvalues[-1].item(), 1e-3):
+            return (
+                "not the largest eigenvalue: iterate u <- H u / |H u| until "
+                "u stops changing, then take u . H u"
+            )
+        return ""
+
+    return _judge("largest Hessian eigenvalue", check, eigenvalue)
+
+
 # Part II: the package's training, on the book's data, as the chapters run
 # it. Results depend on the shuffle order, so each check takes the seed of
 # the DataLoader's generator (the book uses 0).
