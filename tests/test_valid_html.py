@@ -255,3 +255,21 @@ def test_a_link_to_the_second_exercise_lands_on_it(built_book):
     repeated = [name for name, where in anchors.ids.items()
                 if len(where) > 1]
     assert repeated == [], repeated
+
+
+@pytest.mark.parametrize("edition", ["book", "student"])
+def test_every_page_declares_the_viewport_once(checked, edition):
+    """The checker lets a repeated viewport pass; a chapter had three.
+
+    Sphinx's layout, docutils' metatags and pydata-sphinx-theme each wrote
+    one (see _ext/site_fixes.py and _templates/layout.html). The root page
+    only sends the reader on, and declares none.
+    """
+    site, results = checked[edition]
+    counts = {
+        path.relative_to(site).as_posix():
+            len(re.findall(r'<meta name="viewport"', path.read_text()))
+        for path in results
+    }
+    assert counts.pop("index.html") == 0
+    assert set(counts.values()) == {1}, counts

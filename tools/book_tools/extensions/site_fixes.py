@@ -14,6 +14,8 @@
   or formula-only table headers, myst-nb's code-cell toggles); see
   ``accessible_body`` and ``visit_hidden_cell``.
 - Figures load lazily, when the reader scrolls near them.
+- The head declares the viewport once (with Sphinx's layout), not three
+  times (docutils' metatags and pydata-sphinx-theme again).
 - An inline script that is registered twice is written once: sphinx-thebe
   adds its ``const THEBE_JS_URL = ...`` line once per reading pass, and a
   second ``const`` declaration is a SyntaxError in every page's console.
@@ -179,9 +181,16 @@ def exercise_contents(app: Sphinx, doctree: nodes.document,
         section.parent.replace(section, content)
 
 
+# docutils' HTML5 writer puts one in every page's metatags, beside the one
+# Sphinx's layout writes (and pydata-sphinx-theme's, see layout.html).
+VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\n?')
+
+
 def polish_page(app, pagename, templatename, context, doctree) -> None:
-    """Add the description, fix the markup, drop repeated scripts."""
-    metatags = context.get("metatags", "")
+    """Add the description, fix the markup, drop repeated scripts and the
+    repeated viewport."""
+    metatags = VIEWPORT.sub("", context.get("metatags", ""))
+    context["metatags"] = metatags
     if 'name="description"' not in metatags:
         text = first_paragraph(doctree) if doctree is not None else ""
         title = context.get("title")
