@@ -262,8 +262,8 @@ def test_every_page_declares_the_viewport_once(checked, edition):
     """The checker lets a repeated viewport pass; a chapter had three.
 
     Sphinx's layout, docutils' metatags and pydata-sphinx-theme each wrote
-    one (see _ext/site_fixes.py and _templates/layout.html). The root page
-    only sends the reader on, and declares none.
+    one (see book_tools.extensions.site_fixes and _templates/layout.html).
+    The root page only sends the reader on, and declares none.
     """
     site, results = checked[edition]
     counts = {
