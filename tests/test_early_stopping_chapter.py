@@ -307,6 +307,57 @@ def test_expected_excess_by_simulation(glued, oracle):
     )
 
 
+def test_the_gap_between_the_curves_is_noise(glued, oracle):
+    assert glued["es_final_gap"] == pytest.approx(
+        oracle["val"][-1] - oracle["train"][-1], abs=FLOAT32_TOLERANCE
+    )
+    generating = (data.TRUE_SLOPE, data.TRUE_BIAS)
+    true_train = mse(generating, *oracle["sets"]["train"])
+    true_val = mse(generating, *oracle["sets"]["val"])
+    assert glued["es_true_train_mse"] == pytest.approx(true_train, rel=1e-5)
+    assert glued["es_true_val_mse"] == pytest.approx(true_val, rel=1e-5)
+    # "not a sign of a worse model": the generating line shows a gap of
+    # the same sign and at least half the size.
+    gap = oracle["val"][-1] - oracle["train"][-1]
+    assert true_val - true_train > 0.5 * gap > 0
+
+
+def test_the_line_overfits_by_a_tiny_amount(glued, oracle):
+    # The excess of every snapshot by quadrature, the training set's own
+    # least-squares line by numpy.polyfit.
+    noise = data.NOISE_STD**2
+    x_train, y_train = oracle["sets"]["train"]
+    n = len(x_train)
+    assert glued["es_overfit_expected"] == pytest.approx(noise * 2 / n)
+    slope, bias = np.polyfit(x_train.ravel(), y_train.ravel(), 1)
+    fit_excess = expected_excess_by_quadrature((slope, bias))
+    assert glued["es_overfit_fit_excess"] == pytest.approx(
+        fit_excess, rel=1e-4
+    )
+    assert glued["es_overfit_fit_percent"] == pytest.approx(
+        100 * fit_excess / noise, rel=1e-4
+    )
+    path = np.array([expected_excess_by_quadrature(p)
+                     for p in oracle["snapshots"]])
+    lowest = int(np.argmin(path))
+    assert glued["es_overfit_lowest_count"] == lowest + 1
+    assert glued["es_overfit_lowest_excess"] == pytest.approx(
+        path[lowest], rel=1e-3
+    )
+    assert glued["es_overfit_final_percent"] == pytest.approx(
+        100 * path[-1] / noise, rel=1e-3
+    )
+    # "on its way it passes lines that do better on fresh data than the
+    # one it ends with", "of the order of 1e-4", "far below the paired
+    # standard error", "the line does overfit" (a positive excess).
+    assert lowest < EPOCHS - 1 and path[lowest] < path[-1]
+    assert 0 < fit_excess < 1e-3 and path[-1] - path[lowest] < 1e-3
+    _, se, _ = paired(oracle, "val")
+    assert 10 * (path[-1] - path[lowest]) < se
+    # The training set's line is within a factor of 3 of sigma^2 p / n.
+    assert noise * 2 / n / 3 < fit_excess < 3 * noise * 2 / n
+
+
 def test_seeds_exercise(glued, oracle):
     by_seed = [run(SPLIT_SEED, seed)["best_val"] for seed in OTHER_SEEDS]
     by_split = [run(state, SEED)["best_val"] for state in OTHER_SPLITS]
