@@ -33,7 +33,7 @@ FLOAT32_TOLERANCE = 1e-5
 
 # The exercise on seeds: shuffling seeds with the chapter's split, and
 # splits with the chapter's shuffling seed.
-OTHER_SEEDS, OTHER_SPLITS = (1, 2), (0, 1)
+OTHER_SEEDS, OTHER_SPLITS = (1, 2, 3, 4, 5), (0, 1, 2, 3, 4)
 
 
 @pytest.fixture(scope="module")
@@ -356,6 +356,52 @@ def test_the_line_overfits_by_a_tiny_amount(glued, oracle):
     assert 10 * (path[-1] - path[lowest]) < se
     # The training set's line is within a factor of 3 of sigma^2 p / n.
     assert noise * 2 / n / 3 < fit_excess < 3 * noise * 2 / n
+
+
+def polynomial_run(patience=None):
+    """The flexible model in NumPy: degree-15 powers of x scaled to
+    [-1, 1], the first 30 training samples, full-batch descent."""
+    x, y = (t.numpy().astype(np.float64) for t in load_dataset())
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        x, y, test_size=0.2, random_state=SPLIT_SEED)
+    x_val, _, y_val, _ = train_test_split(
+        x_rest, y_rest, test_size=0.5, random_state=SPLIT_SEED)
+    low, high = data.X_RANGE
+
+    def powers(v):
+        z = (2 * v[:, 0] - (low + high)) / (high - low)
+        return np.vander(z, 16, increasing=True)
+
+    f, t = powers(x_train[:30]), y_train[:30, 0]
+    fv, tv = powers(x_val), y_val[:, 0]
+    w, val, best, since = np.zeros(16), [], None, 0
+    for epoch in range(3000):
+        w = w - 0.5 * 2 * f.T @ (f @ w - t) / len(t)
+        val.append(np.mean((fv @ w - tv) ** 2))
+        if best is None or val[-1] < val[best]:
+            best, since = epoch, 0
+        else:
+            since += 1
+        if patience is not None and since >= patience:
+            break
+    return np.array(val), best
+
+
+def test_the_flexible_model_overfits_and_patience_stops_it(glued):
+    val, best = polynomial_run()
+    patient, patient_best = polynomial_run(patience=100)
+    assert glued["es_flex_steps"] == len(val) == 3000
+    assert glued["es_flex_best_count"] == best + 1
+    assert glued["es_flex_best_val"] == pytest.approx(val[best], rel=1e-6)
+    assert glued["es_flex_final_val"] == pytest.approx(val[-1], rel=1e-6)
+    assert glued["es_flex_patience_epochs"] == len(patient)
+    same = glued_markdown(glued, "es_flex_same")
+    assert same == ("the same checkpoint" if patient_best == best
+                    else "a different checkpoint")
+    # A U: falls steeply, then climbs well above its minimum.
+    assert val[0] > 5 * val[best] and val[-1] > 1.2 * val[best]
+    assert 0 < best < len(val) // 10
+    assert len(patient) == patient_best + 1 + 100
 
 
 def test_seeds_exercise(glued, oracle):

@@ -36,7 +36,7 @@ from autodiff_book.training import Momentum, linear_model, mean_squared_error
 from book_tools import browser
 from book_tools.project import ROOT
 
-PAGE = "book/momentum.html"
+PAGE = "book/momentum-theory.html"
 WIDGET = ROOT / "_widgets" / "momentum-explorer"
 RELATIVE = 1e-9
 

@@ -499,6 +499,59 @@ def test_gap_to_the_fit_along_the_eigen_directions(glued, dataset):
     assert steep_spread == pytest.approx(theory, rel=0.5)
 
 
+def test_torch_optim_sgd_equals_the_hand_loop(glued, oracle):
+    # torch.optim.SGD with nn.MSELoss in the oracle; the hand loop's
+    # result is the glued slope and bias of problem 2.1.
+    parameters, _, _ = oracle
+    hand = torch.tensor([glued["sgd_slope"], glued["sgd_bias"]])
+    difference = (parameters - hand).abs().max().item()
+    assert glued["sgd_optim_difference"] == pytest.approx(difference,
+                                                          abs=1e-7)
+    assert glued["sgd_optim_difference"] < 1e-5
+    text = glued_markdown(glued, "sgd_optim_agreement")
+    assert text == "bit for bit" if difference == 0 else "to within" in text
+
+
+def test_learning_rate_exercise(glued, dataset):
+    x, y = (t.double().numpy().ravel() for t in dataset)
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
+    bound = 2 / np.linalg.eigvalsh(hessian)[1]
+    assert glued["sgd_lr_bound"] == pytest.approx(bound, rel=1e-6)
+    assert 0.2 < bound < 0.25
+    finals, diverged = {}, {}
+    for rate in (0.1, 0.2, 0.25):
+        theta = torch.zeros(2, requires_grad=True)
+        optimizer = torch.optim.SGD([theta], lr=rate)
+        xt, yt = dataset
+        loader = seeded_loader(xt, yt)
+        diverged[rate], updates = None, 0
+        for _ in range(EPOCHS):
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                loss = ((theta[0] * inputs + theta[1] - targets) ** 2).mean()
+                if not math.isfinite(loss.item()):
+                    diverged[rate] = diverged[rate] or updates
+                    break
+                loss.backward()
+                optimizer.step()
+                updates += 1
+            with torch.no_grad():
+                full = ((theta[0] * xt + theta[1] - yt) ** 2).mean()
+            if diverged[rate] is None and not math.isfinite(full.item()):
+                diverged[rate] = updates
+            if diverged[rate] is not None:
+                break
+        with torch.no_grad():
+            finals[rate] = ((theta[0] * xt + theta[1] - yt) ** 2).mean().item()
+    assert diverged[0.1] is None and diverged[0.2] is None
+    assert glued["sgd_lr_final_01"] == pytest.approx(finals[0.1], rel=1e-3)
+    assert glued["sgd_lr_final_02"] == pytest.approx(finals[0.2], rel=1e-3)
+    assert glued["sgd_lr_diverged_025"] == diverged[0.25]
+    text = glued_markdown(glued, "sgd_lr_larger")
+    assert text.startswith("higher" if finals[0.2] > finals[0.1]
+                           else "lower")
+
+
 def test_rebinding_parameters_warns_then_raises():
     notebook = executed_chapter("sgd")
     (cell,) = [c for c in notebook.cells
