@@ -307,6 +307,16 @@ def test_expected_excess_by_simulation(glued, oracle):
     )
 
 
+def test_the_hand_loop_records_what_the_package_records():
+    (cell,) = [c for c in executed_chapter("early-stopping").cells
+               if "def train_by_hand" in c.source]
+    (result,) = [out for out in cell.outputs
+                 if out.output_type == "execute_result"]
+    assert result["data"]["text/plain"] == "(True, True, True)"
+    # The clone() the prose insists on is in the loop.
+    assert "snapshots.append(parameters.detach().clone())" in cell.source
+
+
 def test_the_gap_between_the_curves_is_noise(glued, oracle):
     assert glued["es_final_gap"] == pytest.approx(
         oracle["val"][-1] - oracle["train"][-1], abs=FLOAT32_TOLERANCE
