@@ -518,13 +518,13 @@ def test_learning_rate_exercise(glued, dataset):
     bound = 2 / np.linalg.eigvalsh(hessian)[1]
     assert glued["sgd_lr_bound"] == pytest.approx(bound, rel=1e-6)
     assert 0.2 < bound < 0.25
-    finals, diverged = {}, {}
+    finals, diverged, per_epoch = {}, {}, {}
     for rate in (0.1, 0.2, 0.25):
         theta = torch.zeros(2, requires_grad=True)
         optimizer = torch.optim.SGD([theta], lr=rate)
         xt, yt = dataset
         loader = seeded_loader(xt, yt)
-        diverged[rate], updates = None, 0
+        diverged[rate], updates, per_epoch[rate] = None, 0, []
         for _ in range(EPOCHS):
             for inputs, targets in loader:
                 optimizer.zero_grad()
@@ -537,6 +537,7 @@ def test_learning_rate_exercise(glued, dataset):
                 updates += 1
             with torch.no_grad():
                 full = ((theta[0] * xt + theta[1] - yt) ** 2).mean()
+            per_epoch[rate].append(full.item())
             if diverged[rate] is None and not math.isfinite(full.item()):
                 diverged[rate] = updates
             if diverged[rate] is not None:
@@ -546,7 +547,16 @@ def test_learning_rate_exercise(glued, dataset):
     assert diverged[0.1] is None and diverged[0.2] is None
     assert glued["sgd_lr_final_01"] == pytest.approx(finals[0.1], rel=1e-3)
     assert glued["sgd_lr_final_02"] == pytest.approx(finals[0.2], rel=1e-3)
-    assert glued["sgd_lr_diverged_025"] == diverged[0.25]
+    text = glued_markdown(glued, "sgd_lr_blowup")
+    if diverged[0.25] is None:
+        assert text == (f"grows every epoch, to {finals[0.25]:.1e} after "
+                        f"{EPOCHS} epochs")
+        assert glued["sgd_lr_first_025"] == pytest.approx(
+            per_epoch[0.25][0], rel=1e-3)
+        assert np.all(np.diff(per_epoch[0.25]) > 0)  # "grows every epoch"
+    else:
+        assert text == (f"stops being a finite number after "
+                        f"{diverged[0.25]} updates")
     text = glued_markdown(glued, "sgd_lr_larger")
     assert text.startswith("higher" if finals[0.2] > finals[0.1]
                            else "lower")
