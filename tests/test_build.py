@@ -111,7 +111,7 @@ def test_the_site_builds_with_pip_alone(tmp_path, built_book):
     )
     assert process.returncode == 0, process.stdout[-3000:] + (
         process.stderr[-3000:])
-    page = (project / "_build" / "html" / "book" / "momentum.html")
+    page = (project / "_build" / "html" / "book" / "momentum-theory.html")
     html = page.read_text()
     assert html.count("<math") > 50
     # No MathJax script: the page needs nothing to typeset in the browser.

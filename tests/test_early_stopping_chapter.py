@@ -33,7 +33,7 @@ FLOAT32_TOLERANCE = 1e-5
 
 # The exercise on seeds: shuffling seeds with the chapter's split, and
 # splits with the chapter's shuffling seed.
-OTHER_SEEDS, OTHER_SPLITS = (1, 2), (0, 1)
+OTHER_SEEDS, OTHER_SPLITS = (1, 2, 3, 4, 5), (0, 1, 2, 3, 4)
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +291,113 @@ def test_expected_excess_by_simulation(glued, oracle):
     assert data.NOISE_STD**2 + glued["es_excess_final"] == pytest.approx(
         simulated, abs=2e-3
     )
+
+
+def test_the_hand_loop_records_what_the_package_records():
+    (cell,) = [c for c in executed_chapter("early-stopping").cells
+               if "def train_by_hand" in c.source]
+    (result,) = [out for out in cell.outputs
+                 if out.output_type == "execute_result"]
+    assert result["data"]["text/plain"] == "(True, True, True)"
+    # The clone() the prose insists on is in the loop.
+    assert "snapshots.append(parameters.detach().clone())" in cell.source
+
+
+def test_the_gap_between_the_curves_is_noise(glued, oracle):
+    assert glued["es_final_gap"] == pytest.approx(
+        oracle["val"][-1] - oracle["train"][-1], abs=FLOAT32_TOLERANCE
+    )
+    generating = (data.TRUE_SLOPE, data.TRUE_BIAS)
+    true_train = mse(generating, *oracle["sets"]["train"])
+    true_val = mse(generating, *oracle["sets"]["val"])
+    assert glued["es_true_train_mse"] == pytest.approx(true_train, rel=1e-5)
+    assert glued["es_true_val_mse"] == pytest.approx(true_val, rel=1e-5)
+    # "not a sign of a worse model": the generating line shows a gap of
+    # the same sign and at least half the size.
+    gap = oracle["val"][-1] - oracle["train"][-1]
+    assert true_val - true_train > 0.5 * gap > 0
+
+
+def test_the_line_overfits_by_a_tiny_amount(glued, oracle):
+    # The excess of every snapshot by quadrature, the training set's own
+    # least-squares line by numpy.polyfit.
+    noise = data.NOISE_STD**2
+    x_train, y_train = oracle["sets"]["train"]
+    n = len(x_train)
+    assert glued["es_overfit_expected"] == pytest.approx(noise * 2 / n)
+    slope, bias = np.polyfit(x_train.ravel(), y_train.ravel(), 1)
+    fit_excess = expected_excess_by_quadrature((slope, bias))
+    assert glued["es_overfit_fit_excess"] == pytest.approx(
+        fit_excess, rel=1e-4
+    )
+    assert glued["es_overfit_fit_percent"] == pytest.approx(
+        100 * fit_excess / noise, rel=1e-4
+    )
+    path = np.array([expected_excess_by_quadrature(p)
+                     for p in oracle["snapshots"]])
+    lowest = int(np.argmin(path))
+    assert glued["es_overfit_lowest_count"] == lowest + 1
+    assert glued["es_overfit_lowest_excess"] == pytest.approx(
+        path[lowest], rel=1e-3
+    )
+    assert glued["es_overfit_final_percent"] == pytest.approx(
+        100 * path[-1] / noise, rel=1e-3
+    )
+    # "on its way it passes lines that do better on fresh data than the
+    # one it ends with", "of the order of 1e-4", "far below the paired
+    # standard error", "the line does overfit" (a positive excess).
+    assert lowest < EPOCHS - 1 and path[lowest] < path[-1]
+    assert 0 < fit_excess < 1e-3 and path[-1] - path[lowest] < 1e-3
+    _, se, _ = paired(oracle, "val")
+    assert 10 * (path[-1] - path[lowest]) < se
+    # The training set's line is within a factor of 3 of sigma^2 p / n.
+    assert noise * 2 / n / 3 < fit_excess < 3 * noise * 2 / n
+
+
+def polynomial_run(patience=None):
+    """The flexible model in NumPy: degree-15 powers of x scaled to
+    [-1, 1], the first 30 training samples, full-batch descent."""
+    x, y = (t.numpy().astype(np.float64) for t in load_dataset())
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        x, y, test_size=0.2, random_state=SPLIT_SEED)
+    x_val, _, y_val, _ = train_test_split(
+        x_rest, y_rest, test_size=0.5, random_state=SPLIT_SEED)
+    low, high = data.X_RANGE
+
+    def powers(v):
+        z = (2 * v[:, 0] - (low + high)) / (high - low)
+        return np.vander(z, 16, increasing=True)
+
+    f, t = powers(x_train[:30]), y_train[:30, 0]
+    fv, tv = powers(x_val), y_val[:, 0]
+    w, val, best, since = np.zeros(16), [], None, 0
+    for epoch in range(3000):
+        w = w - 0.5 * 2 * f.T @ (f @ w - t) / len(t)
+        val.append(np.mean((fv @ w - tv) ** 2))
+        if best is None or val[-1] < val[best]:
+            best, since = epoch, 0
+        else:
+            since += 1
+        if patience is not None and since >= patience:
+            break
+    return np.array(val), best
+
+
+def test_the_flexible_model_overfits_and_patience_stops_it(glued):
+    val, best = polynomial_run()
+    patient, patient_best = polynomial_run(patience=100)
+    assert glued["es_flex_steps"] == len(val) == 3000
+    assert glued["es_flex_best_count"] == best + 1
+    assert glued["es_flex_best_val"] == pytest.approx(val[best], rel=1e-6)
+    assert glued["es_flex_final_val"] == pytest.approx(val[-1], rel=1e-6)
+    assert glued["es_flex_patience_epochs"] == len(patient)
+    same = glued_markdown(glued, "es_flex_same")
+    assert same == ("the same checkpoint" if patient_best == best
+                    else "a different checkpoint")
+    # A U: falls steeply, then climbs well above its minimum.
+    assert val[0] > 5 * val[best] and val[-1] > 1.2 * val[best]
+    assert 0 < best < len(val) // 10
+    assert len(patient) == patient_best + 1 + 100
 
 
 def test_seeds_exercise(glued, oracle):

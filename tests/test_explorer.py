@@ -36,7 +36,7 @@ from autodiff_book.training import Momentum, linear_model, mean_squared_error
 from book_tools import browser
 from book_tools.project import ROOT
 
-PAGE = "book/momentum.html"
+PAGE = "book/momentum-theory.html"
 WIDGET = ROOT / "_widgets" / "momentum-explorer"
 RELATIVE = 1e-9
 
@@ -117,8 +117,10 @@ def expected_verdict(rate, momentum, curvatures) -> tuple[str, float]:
         kind = "on the edge"
     elif factor > 1:
         kind = "diverges"
-    elif {"oscillating", "zig-zag"} & set(regimes):
+    elif "oscillating" in regimes:
         kind = "oscillates"
+    elif "zig-zag" in regimes:
+        kind = "zig-zags"
     else:
         kind = "converges"
     return kind, factor
@@ -228,7 +230,7 @@ def test_the_verdict_turns_at_the_bound(page, curvatures, momentum):
         assert run["across"]["regime"] == quadratic.regime(
             factor * bound, momentum, curvatures[1])
         kinds[factor] = kind
-    assert kinds[0.99] in ("converges", "oscillates")
+    assert kinds[0.99] in ("converges", "oscillates", "zig-zags")
     assert kinds[1.01] == "diverges"
     # The mark on the learning-rate slider sits at the bound.
     data = page_data(driver)

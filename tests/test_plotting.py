@@ -18,6 +18,7 @@ from autodiff_book.plotting import (
     MARKERS,
     PALETTE,
     VIRIDIS_RANGE,
+    momentum_colour,
     new_figure,
     plot_loss_curves,
     plot_trajectories,
@@ -106,11 +107,12 @@ CURVES = {0.0: [4.0, 2.0, 1.0], 0.5: [3.0, 1.0, 0.5], 0.9: [2.0, 0.4, 0.3]}
 
 
 @pytest.mark.parametrize("legend", [True, False])
-def test_loss_curves_follow_viridis_with_distinct_styles(legend):
+def test_loss_curves_colour_each_momentum_by_value(legend):
     figure, axes = plot_loss_curves(CURVES, legend=legend)
     lines = axes.get_lines()
     assert len(lines) == len(CURVES)
-    colours = viridis_colours(len(CURVES))
+    colours = [mpl.colormaps["viridis"](VIRIDIS_RANGE[1] * mu)
+               for mu in CURVES]
     for line, colour, losses in zip(
         lines, colours, CURVES.values(), strict=True
     ):
@@ -229,7 +231,8 @@ def test_trajectories_default_grid_levels_and_styles():
     assert [line.get_label() for line in lines] == [
         "μ = 0", "μ = 0.9", "start", "least squares"
     ]
-    colours = viridis_colours(2)
+    colours = [mpl.colormaps["viridis"](VIRIDIS_RANGE[1] * mu)
+               for mu in (0.0, 0.9)]
     for index, line in enumerate(lines[:2]):
         assert mpl.colors.to_rgba(line.get_color()) == pytest.approx(
             colours[index]
@@ -457,3 +460,39 @@ def test_hostile_arguments_get_the_packages_own_error(call, error, match):
             call()
     finally:
         plt.close("all")
+
+
+def test_a_momentum_has_one_colour_wherever_it_is_drawn():
+    # The same value in two figures with other companions: same colour.
+    _, first = plot_loss_curves({0.0: [1.0, 0.5], 0.9: [1.0, 0.2]})
+    _, second = plot_loss_curves(
+        {0.9: [1.0, 0.2], 0.3: [1.0, 0.4], 0.6: [1.0, 0.3]}
+    )
+    colour_of = {
+        line.get_label(): mpl.colors.to_rgba(line.get_color())
+        for axes in (first, second) for line in axes.get_lines()
+        if line.get_label() == "μ = 0.9"
+    }
+    assert len(colour_of) == 1
+    assert first.get_lines()[1].get_color() == pytest.approx(
+        second.get_lines()[0].get_color()
+    )
+    plt.close("all")
+
+
+def test_momentum_colours_are_distinct_and_ordered():
+    values = (-1.0, -0.5, 0.0, 0.1, 0.3, 0.5, 0.6, 0.9, 1.0, 2.0, 3.0)
+    colours = [momentum_colour(mu) for mu in values]
+    assert len(set(colours)) == len(values)
+    viridis = mpl.colormaps["viridis"]
+    assert momentum_colour(0.0) == pytest.approx(viridis(0.0))
+    assert momentum_colour(1.0) == pytest.approx(viridis(VIRIDIS_RANGE[1]))
+    # Green rises along viridis: purple for 0, light green for 1.
+    greens = [momentum_colour(mu)[1] for mu in (0.0, 0.3, 0.6, 0.9, 1.0)]
+    assert greens == sorted(greens)
+
+
+@pytest.mark.parametrize("bad", ["0.5", None, float("nan")])
+def test_momentum_colour_refuses_what_is_not_a_real_number(bad):
+    with pytest.raises((TypeError, ValueError), match="momentum"):
+        momentum_colour(bad)

@@ -409,6 +409,166 @@ def test_full_batch_exercise(glued, dataset):
         assert bias_gap > slope_gap
 
 
+def optim_run_with_seed(x, y, seed):
+    """Problem 2.1's training by torch.optim.SGD, loader seeded `seed`."""
+    parameters = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.SGD([parameters], lr=LEARNING_RATE)
+    loader = DataLoader(
+        TensorDataset(x, y), batch_size=BATCH_SIZE, shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    for _ in range(EPOCHS):
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(
+                parameters[0] * inputs + parameters[1], targets
+            ).backward()
+            optimizer.step()
+    return parameters.detach().double().numpy()
+
+
+def test_gap_to_the_fit_along_the_eigen_directions(glued, dataset):
+    x, y = (t.double().numpy().ravel() for t in dataset)
+    # Closed-form Hessian 2 [[<x^2>, <x>], [<x>, 1]], eigenvectors by numpy.
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
+    curvatures, directions = np.linalg.eigh(hessian)
+    directions = directions * np.sign(directions[0])
+    fit = np.polyfit(x, y, deg=1)
+    assert glued["sgd_gap_curvature_floor"] == pytest.approx(curvatures[0])
+    assert glued["sgd_gap_curvature_steep"] == pytest.approx(curvatures[1])
+    assert glued["sgd_gap_floor_direction_slope"] == pytest.approx(
+        directions[0, 0]
+    )
+    assert glued["sgd_gap_floor_direction_bias"] == pytest.approx(
+        directions[1, 0]
+    )
+    seeds = glued["sgd_gap_seeds"]
+    assert seeds == 10
+    errors = np.array([
+        (optim_run_with_seed(*dataset, seed) - fit) @ directions
+        for seed in range(seeds)
+    ])
+    assert glued["sgd_gap_floor_error"] == pytest.approx(
+        errors[0, 0], abs=1e-4
+    )
+    for k, name in enumerate(["floor", "steep"]):
+        assert glued[f"sgd_gap_{name}_mean"] == pytest.approx(
+            errors[:, k].mean(), abs=1e-4
+        )
+        assert glued[f"sgd_gap_{name}_spread"] == pytest.approx(
+            errors[:, k].std(ddof=1), abs=1e-4
+        )
+    # Full-batch descent in closed form: along eigen-direction i the error
+    # shrinks by (1 - gamma lambda_i) per update, from the start at zero.
+    updates = EPOCHS * math.ceil(len(x) / BATCH_SIZE)
+    start = (np.zeros(2) - fit) @ directions
+    full = start * (1 - LEARNING_RATE * curvatures) ** updates
+    assert glued["sgd_gap_full_floor"] == pytest.approx(full[0], abs=1e-6)
+    assert glued["sgd_gap_full_steep"] == pytest.approx(full[1], abs=1e-9)
+    # The prose: the floor error is systematic (the same sign on every
+    # seed, a spread far below its size, full batch within three spreads);
+    # the steep error is jitter (mean within three standard errors of 0,
+    # spread larger than the floor's).
+    assert np.all(np.sign(errors[:, 0]) == np.sign(full[0]))
+    assert errors[:, 0].std(ddof=1) < abs(errors[:, 0].mean()) / 4
+    assert abs(errors[:, 0].mean() - full[0]) < 3 * errors[:, 0].std(ddof=1)
+    steep_spread = errors[:, 1].std(ddof=1)
+    assert abs(errors[:, 1].mean()) < 3 * steep_spread / math.sqrt(seeds)
+    assert steep_spread > errors[:, 0].std(ddof=1)
+    # The balance of shrinking and noise, and its first-order form.
+    gamma, noise, lam = LEARNING_RATE, data.NOISE_STD**2, curvatures[1]
+    theory = math.sqrt(2 * gamma * noise / (BATCH_SIZE * (2 - gamma * lam)))
+    assert glued["sgd_gap_jitter_theory"] == pytest.approx(theory)
+    assert theory == pytest.approx(math.sqrt(gamma * noise / BATCH_SIZE),
+                                   rel=0.05)
+    # Ten seeds estimate a spread to about 25 %: agree within 50 %.
+    assert steep_spread == pytest.approx(theory, rel=0.5)
+
+
+def test_torch_optim_sgd_equals_the_hand_loop(glued, oracle):
+    # torch.optim.SGD with nn.MSELoss in the oracle; the hand loop's
+    # result is the glued slope and bias of problem 2.1.
+    parameters, _, _ = oracle
+    hand = torch.tensor([glued["sgd_slope"], glued["sgd_bias"]])
+    difference = (parameters - hand).abs().max().item()
+    assert glued["sgd_optim_difference"] == pytest.approx(difference,
+                                                          abs=1e-7)
+    assert glued["sgd_optim_difference"] < 1e-5
+    text = glued_markdown(glued, "sgd_optim_agreement")
+    assert text == "bit for bit" if difference == 0 else "to within" in text
+
+
+def test_learning_rate_exercise(glued, dataset):
+    x, y = (t.double().numpy().ravel() for t in dataset)
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1]])
+    bound = 2 / np.linalg.eigvalsh(hessian)[1]
+    assert glued["sgd_lr_bound"] == pytest.approx(bound, rel=1e-6)
+    assert 0.2 < bound < 0.25
+    finals, diverged, per_epoch = {}, {}, {}
+    for rate in (0.1, 0.2, 0.25):
+        theta = torch.zeros(2, requires_grad=True)
+        optimizer = torch.optim.SGD([theta], lr=rate)
+        xt, yt = dataset
+        loader = seeded_loader(xt, yt)
+        diverged[rate], updates, per_epoch[rate] = None, 0, []
+        for _ in range(EPOCHS):
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                loss = ((theta[0] * inputs + theta[1] - targets) ** 2).mean()
+                if not math.isfinite(loss.item()):
+                    diverged[rate] = diverged[rate] or updates
+                    break
+                loss.backward()
+                optimizer.step()
+                updates += 1
+            with torch.no_grad():
+                full = ((theta[0] * xt + theta[1] - yt) ** 2).mean()
+            per_epoch[rate].append(full.item())
+            if diverged[rate] is None and not math.isfinite(full.item()):
+                diverged[rate] = updates
+            if diverged[rate] is not None:
+                break
+        with torch.no_grad():
+            finals[rate] = ((theta[0] * xt + theta[1] - yt) ** 2).mean().item()
+    assert diverged[0.1] is None and diverged[0.2] is None
+    assert glued["sgd_lr_final_01"] == pytest.approx(finals[0.1], rel=1e-3)
+    assert glued["sgd_lr_final_02"] == pytest.approx(finals[0.2], rel=1e-3)
+    text = glued_markdown(glued, "sgd_lr_blowup")
+    if diverged[0.25] is None:
+        assert text == (f"grows every epoch, to {finals[0.25]:.1e} after "
+                        f"{EPOCHS} epochs")
+        assert glued["sgd_lr_first_025"] == pytest.approx(
+            per_epoch[0.25][0], rel=1e-3)
+        assert np.all(np.diff(per_epoch[0.25]) > 0)  # "grows every epoch"
+    else:
+        assert text == (f"stops being a finite number after "
+                        f"{diverged[0.25]} updates")
+    text = glued_markdown(glued, "sgd_lr_larger")
+    assert text.startswith("higher" if finals[0.2] > finals[0.1]
+                           else "lower")
+
+
+def test_rebinding_parameters_warns_then_raises():
+    notebook = executed_chapter("sgd")
+    (cell,) = [c for c in notebook.cells
+               if "def two_rebinding_steps" in c.source]
+    text = "".join(out.get("text", "") for out in cell.outputs)
+    errors = [out for out in cell.outputs if out.output_type == "error"]
+    assert "step 0: leaf True" in text and "step 1: leaf False" in text
+    assert "not a leaf Tensor is being accessed" in text
+    assert [e.ename for e in errors] == ["TypeError"]
+
+
+def test_one_backward_sums_both_paths():
+    notebook = executed_chapter("sgd")
+    (cell,) = [c for c in notebook.cells
+               if "(a**2 + 3 * a).backward()" in c.source]
+    (result,) = [out for out in cell.outputs
+                 if out.output_type == "execute_result"]
+    # d/da (a^2 + 3a) = 2a + 3 at a = 2, by hand.
+    assert result["data"]["text/plain"] == f"tensor({2 * 2 + 3}.)"
+
+
 def test_no_zeroing_exercise(glued, dataset):
     x, y = dataset
     parameters = torch.zeros(2, requires_grad=True)
@@ -460,6 +620,23 @@ def test_learning_curve_falls_then_settles_near_the_noise(glued, oracle):
     # parameters spread at least half as widely as the last epoch's steps.
     frozen = glued["sgd_fixed_loss_max"] - glued["sgd_fixed_loss_min"]
     assert frozen > 0.5 * np.ptp(losses[-batches:])
+
+
+def test_the_epoch_means_keep_falling_then_settle(glued, oracle):
+    _, losses, _ = oracle
+    batches = math.ceil(1000 / BATCH_SIZE)
+    means = np.array(losses).reshape(EPOCHS, batches).mean(axis=1)
+    assert glued_markdown(glued, "sgd_epoch_means") == ", ".join(
+        f"{mean:.2f}" for mean in means
+    )
+    close = np.abs(means - means[-1]) <= 0.1 * means[-1]
+    settled = int(np.argmax(close))
+    assert glued["sgd_settled_update"] == settled * batches
+    # "keeps improving on average for longer than the ragged line
+    # suggests": the means fall for several epochs after the steep drop
+    # of the first few dozen updates, and every later mean is close.
+    assert settled >= 3 and np.all(close[settled:])
+    assert np.all(np.diff(means[:settled + 1]) < 0)
 
 
 def test_sgd_ends_close_to_the_generating_line(glued):

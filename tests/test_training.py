@@ -382,7 +382,7 @@ def test_divergence_raises_with_the_partial_history(rule, advice, data):
     history = caught.value.history
     assert history.diverged_at is not None
     assert history.diverged_at == len(history.update_losses)
-    assert f"at update {history.diverged_at}" in str(caught.value)
+    assert f"after {history.diverged_at} updates" in str(caught.value)
     assert all(math.isfinite(loss) for loss in history.update_losses)
 
 
@@ -766,9 +766,9 @@ def test_divergence_message_in_full(rule, advice, data):
         "the batch loss"
     )
     assert str(caught.value) == (
-        f"training diverged: {batch} became inf or nan at update {update} "
-        f"(counting from 0), in epoch {epochs_done + 1} of 50 (counting "
-        f"from 1); {advice}"
+        f"training diverged: {batch} became inf or nan after {update} "
+        f"updates, in epoch {epochs_done + 1} of 50 (counting from 1); "
+        f"{advice}"
     )
 
 
@@ -876,9 +876,9 @@ def test_a_first_loss_that_is_not_finite_returns_the_initial_parameters():
     with pytest.raises(DivergenceError) as caught:
         train_linear_model(**settings)
     assert str(caught.value) == (
-        "training diverged: the batch loss became inf or nan at update 0 "
-        "(counting from 0), in epoch 1 of 3 (counting from 1); try a "
-        "smaller learning rate"
+        "training diverged: the batch loss became inf or nan after 0 "
+        "updates, in epoch 1 of 3 (counting from 1); try a smaller "
+        "learning rate"
     )
 
 
@@ -904,9 +904,9 @@ def test_a_full_set_loss_that_is_not_finite_is_a_divergence():
     with pytest.raises(DivergenceError) as caught:
         train_linear_model(**settings)
     assert str(caught.value) == (
-        "training diverged: the full-set loss became inf or nan at update 1 "
-        "(counting from 0), in epoch 1 of 3 (counting from 1); try a "
-        "smaller learning rate"
+        "training diverged: the full-set loss became inf or nan after 1 "
+        "update, in epoch 1 of 3 (counting from 1); try a smaller "
+        "learning rate"
     )
     assert caught.value.history.diverged_at == 1
 

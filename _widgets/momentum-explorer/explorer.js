@@ -134,9 +134,13 @@
       kind = "diverges";
     } else if (regimes.includes("on the edge")) {
       kind = "on the edge";
-    } else if (regimes.includes("oscillating")
-               || regimes.includes("zig-zag")) {
+    } else if (regimes.includes("oscillating")) {
+      // Complex roots: the error swings round the minimum.
       kind = "oscillates";
+    } else if (regimes.includes("zig-zag")) {
+      // A negative real root: the sign flips every step, a regime of
+      // its own in the chapter's table, not an oscillation.
+      kind = "zig-zags";
     } else {
       kind = "converges";
     }
@@ -525,9 +529,12 @@
         + `shrinks (factor ${perStep}); it never converges.`;
     } else {
       const decade = Math.round(stepsPerDecade(v.factor));
-      const swing = v.kind === "oscillates"
-        ? "<strong>Oscillates</strong> and converges"
-        : "<strong>Converges</strong>";
+      const swing = {
+        "oscillates": "<strong>Oscillates</strong> (swings round the "
+          + "minimum) and converges",
+        "zig-zags": "<strong>Zig-zags</strong> (flips sign every step) "
+          + "and converges",
+      }[v.kind] || "<strong>Converges</strong>";
       line = `${swing}: the error shrinks by a factor ${perStep}, `
         + `about ${decade} steps per factor 10.`;
     }

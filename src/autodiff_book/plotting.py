@@ -10,9 +10,10 @@ which stays distinguishable under the common forms of colour blindness.
 Lines should also differ by style or marker, never by colour alone:
 ``LINE_STYLES`` and ``MARKERS`` pair with ``PALETTE`` entry by entry.
 
-Two pictures of the momentum chapter live here too: loss curves for several
-momentum values, coloured along viridis as the problem set's figure is, and
-the paths the parameters take across the contours of the MSE bowl.
+Two pictures of the momentum chapters live here too: loss curves for several
+momentum values and the paths the parameters take across the contours of
+the MSE bowl. Both colour a momentum by ``momentum_colour``, one colour per
+value in the whole book (along viridis, as the problem set's figure is).
 """
 
 from __future__ import annotations
@@ -151,6 +152,24 @@ def viridis_colours(count: int) -> list[tuple]:
     return [tuple(mpl.colormaps["viridis"](stop)) for stop in stops]
 
 
+def momentum_colour(momentum: float) -> tuple:
+    """The one colour of a momentum value, in every figure of the book.
+
+    Momenta from 0 to 1 run along viridis from dark purple (0) to light
+    green (1), the order of the problem set's figure; so a value has the
+    same colour wherever it is drawn, and a reader can tell a momentum by
+    its colour. Values outside that range, which only the failure runs
+    use, get colours that viridis does not have: oranges below 0,
+    reddish purples above 1, darker the farther out.
+    """
+    mu = check_real("momentum", momentum)
+    if 0 <= mu <= 1:
+        return tuple(mpl.colormaps["viridis"](VIRIDIS_RANGE[1] * mu))
+    if mu < 0:
+        return tuple(mpl.colormaps["Oranges"](0.45 + 0.4 * min(-mu, 1.0)))
+    return tuple(mpl.colormaps["RdPu"](0.5 + 0.2 * min(mu - 1, 2.0)))
+
+
 def _check_curves(curves: Mapping) -> None:
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError(
@@ -199,11 +218,11 @@ def plot_loss_curves(
     legend: bool = True,
     ylabel: str = "MSE over the whole data set",
 ):
-    """Loss per epoch for several momentum values, coloured by viridis.
+    """Loss per epoch for several momentum values, one colour per value.
 
-    Colours follow the mapping's order, from purple (first) to light green
-    (last); each curve also has its own line style, so the curves differ
-    in more than colour.
+    Each curve has the colour ``momentum_colour`` gives its momentum (for
+    0 to 1, purple to light green along viridis), and its own line style,
+    so the curves differ in more than colour.
 
     Args:
         curves: ``{momentum: losses}``; epoch ``k`` is ``losses[k - 1]``.
@@ -219,13 +238,12 @@ def plot_loss_curves(
     if not isinstance(ylabel, str):
         raise TypeError(f"ylabel must be a str, got {shown(ylabel)}")
     figure, axes = new_figure()
-    colours = viridis_colours(len(curves))
     for index, (momentum, losses) in enumerate(curves.items()):
         epochs = np.arange(1, len(losses) + 1)
         axes.plot(
             epochs,
             losses,
-            color=colours[index],
+            color=momentum_colour(momentum),
             linestyle=LINE_STYLES[index % len(LINE_STYLES)],
             linewidth=2.2,
             label=f"μ = {momentum:g}",
@@ -332,12 +350,11 @@ def plot_trajectories(
         linewidths=0.8,
     )
     axes.clabel(contours, fmt="%.2g", fontsize=9)
-    colours = viridis_colours(len(checked))
     for index, (momentum, path) in enumerate(checked.items()):
         axes.plot(
             path[:, 0],
             path[:, 1],
-            color=colours[index],
+            color=momentum_colour(momentum),
             linestyle=LINE_STYLES[index % len(LINE_STYLES)],
             marker=MARKERS[index % len(MARKERS)],
             markevery=mark_every,

@@ -328,10 +328,14 @@ def _divergence_message(
     advice = "try a smaller learning rate"
     if isinstance(rule, Momentum):
         advice += " or a momentum between 0 and 1"
+    # The loss is measured at the parameters left by `update` updates:
+    # "after N updates" holds for a batch loss and a full-set loss alike,
+    # where "at update N (counting from 0)" was one too many for the
+    # full-set loss of the parameters after update N - 1.
+    updates = "1 update" if update == 1 else f"{update} updates"
     return (
-        f"training diverged: {what} became inf or nan at update {update} "
-        f"(counting from 0), in epoch {epoch + 1} of {epochs} (counting "
-        f"from 1); {advice}"
+        f"training diverged: {what} became inf or nan after {updates}, "
+        f"in epoch {epoch + 1} of {epochs} (counting from 1); {advice}"
     )
 
 
