@@ -10,13 +10,16 @@ package). Each step is timed on the wall clock; the whole sequence runs
 ``--runs`` times on fresh copies (which command goes first alternates) and
 the table shows medians and ratios, plus how many chapters each build
 executed (new jupyter-cache records). ``--steps`` picks some of the steps
-(the cold build always runs first). Then, unless ``--no-pages``, a headless
-Chromium opens every page of the toc on both sites and reports its weight:
-the HTML and every file the page loaded (the browser's resource timing
-list), raw and gzip-compressed (level 9).
+(the cold build always runs first). ``--warm PROJECT`` measures the
+author's loop alone: each copy starts from the execution cache of an
+already built PROJECT, and a first build that executes nothing (Sphinx
+reads every page) replaces the cold build. Then, unless ``--no-pages``, a
+headless Chromium opens every page of the toc on both sites and reports
+its weight: the HTML and every file the page loaded (the browser's
+resource timing list), raw and gzip-compressed (level 9).
 
 Usage: ``.venv/bin/python -m book_tools.benchmarks.build [--runs 3]
-[--steps "no change" "one module edited"] [--no-pages]``
+[--steps "no change" "one module edited"] [--warm .] [--no-pages]``
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from book_tools.project import (
 )
 
 BIN = Path(sys.executable).parent
+LOAD_AT_START = os.getloadavg()[0]
 COMMANDS = {
     "project": (str(BIN / "python"), "-m", "book_tools.build", ".",
                 *STRICT_FLAGS),
@@ -86,9 +90,11 @@ def edit_module(name: str) -> Callable[[Path, int], None]:
     return edit
 
 
+WARM_START = "first build, warm cache"
 STEPS: dict[str, Callable[[Path, int], None]] = {
     "cold build": lambda project, run: shutil.rmtree(
         project / "_build", ignore_errors=True),
+    WARM_START: lambda project, run: None,
     "no change": lambda project, run: None,
     "prose-only edit": edit_prose,
     "one code cell edited": edit_code,
@@ -122,7 +128,8 @@ def timed_build(project: Path, command: tuple) -> tuple[float, int]:
     return seconds, len(records(project) - before)
 
 
-def measure_builds(work: Path, runs: int, steps: list[str]) -> dict:
+def measure_builds(work: Path, runs: int, steps: list[str],
+                   warm: Path | None = None) -> dict:
     """Seconds and executed chapters per (step, command), over all runs."""
     results: dict = {(s, c): [] for s in steps for c in COMMANDS}
     for run in range(runs):
@@ -131,6 +138,9 @@ def measure_builds(work: Path, runs: int, steps: list[str]) -> dict:
             copies[name] = work / f"{name}-{run}"
             shutil.rmtree(copies[name], ignore_errors=True)
             copy_project(copies[name])
+            if warm is not None:
+                shutil.copytree(warm / "_build" / ".jupyter_cache",
+                                copies[name] / "_build" / ".jupyter_cache")
         order = list(COMMANDS) if run % 2 == 0 else list(COMMANDS)[::-1]
         for step in steps:
             edit = STEPS[step]
@@ -187,7 +197,8 @@ def report(results: dict, weights: dict, sites: dict[str, Path],
            runs: int, steps: list[str]) -> None:
     """Print the tables."""
     print(f"\nBuild times: medians of {runs} runs, {os.cpu_count()} cores, "
-          f"load average at the end {os.getloadavg()[0]:.1f}")
+          f"load average at the start {LOAD_AT_START:.1f}, at the end "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"{'step':<22} {'project s':>9} {'plain s':>8} {'ratio':>6}  "
           "executed project/plain")
     for step in steps:
@@ -221,16 +232,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path,
                         default=Path("/tmp/build-benchmark"))
-    parser.add_argument("--steps", nargs="+", choices=list(STEPS)[1:],
-                        default=list(STEPS)[1:])
+    parser.add_argument("--steps", nargs="+", choices=list(STEPS)[2:],
+                        default=list(STEPS)[2:])
+    parser.add_argument("--warm", type=Path,
+                        help="a built project whose execution cache each "
+                        "copy starts from (no cold build)")
     parser.add_argument("--no-pages", action="store_true",
                         help="skip the page weights (no Chromium)")
     args = parser.parse_args(argv)
-    steps = ["cold build", *args.steps]
+    steps = ["cold build" if args.warm is None else WARM_START, *args.steps]
+    if args.warm is not None and not (
+            args.warm / "_build" / ".jupyter_cache").is_dir():
+        raise SystemExit(f"--warm: no execution cache in {args.warm}")
     if args.work.resolve().is_relative_to(ROOT):
         raise SystemExit("--work must be outside the project")
     args.work.mkdir(parents=True, exist_ok=True)
-    results = measure_builds(args.work, args.runs, steps)
+    results = measure_builds(args.work, args.runs, steps, args.warm)
     last = args.runs - 1
     sites = {name: args.work / f"{name}-{last}" / "_build" / "html"
              for name in COMMANDS}
