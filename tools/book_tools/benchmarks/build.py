@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -113,19 +114,26 @@ def records(project: Path) -> set[tuple]:
             for r in get_cache(path).list_cache_records()}
 
 
-def timed_build(project: Path, command: tuple) -> tuple[float, int]:
-    """Build ``project``; return the seconds and the chapters executed."""
+def children_cpu() -> float:
+    """CPU seconds (user and system) of every child process that ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_build(project: Path, command: tuple) -> tuple[float, int, float]:
+    """Build ``project``; return the seconds, the chapters executed and
+    the CPU seconds of the build and its kernels."""
     before = records(project)
     # Kernels import the copy's package, so a src/ edit reaches them.
     environment = {**os.environ, "PYTHONPATH": str(project / "src")}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     process = subprocess.run(command, cwd=project, env=environment,
                              capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed in {project}:\n"
                          f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
-    return seconds, len(records(project) - before)
+    return seconds, len(records(project) - before), cpu
 
 
 def measure_builds(work: Path, runs: int, steps: list[str],
@@ -146,10 +154,13 @@ def measure_builds(work: Path, runs: int, steps: list[str],
             edit = STEPS[step]
             for name in order:
                 edit(copies[name], run)
-                seconds, executed = timed_build(copies[name], COMMANDS[name])
-                results[step, name].append((seconds, executed))
+                seconds, executed, cpu = timed_build(copies[name],
+                                                     COMMANDS[name])
+                results[step, name].append((seconds, executed, cpu))
                 print(f"run {run + 1}/{runs} {step:<22} {name:<8} "
-                      f"{seconds:6.1f} s, {executed} executed", flush=True)
+                      f"{seconds:6.1f} s, {executed} executed, "
+                      f"{cpu:5.1f} s CPU, load {os.getloadavg()[0]:.1f}",
+                      flush=True)
     return results
 
 
@@ -200,14 +211,15 @@ def report(results: dict, weights: dict, sites: dict[str, Path],
           f"load average at the start {LOAD_AT_START:.1f}, at the end "
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'step':<22} {'project s':>9} {'plain s':>8} {'ratio':>6}  "
-          "executed project/plain")
+          f"{'CPU s':>11} {'ratio':>6}  executed (project/plain)")
     for step in steps:
-        ours = statistics.median(s for s, _ in results[step, "project"])
-        theirs = statistics.median(s for s, _ in results[step, "plain"])
-        done = [statistics.median(e for _, e in results[step, c])
-                for c in COMMANDS]
-        print(f"{step:<22} {ours:9.2f} {theirs:8.2f} {ours / theirs:5.2f}x"
-              f"  {done[0]:g}/{done[1]:g}")
+        seconds, executed, cpu = (
+            [statistics.median(row[k] for row in results[step, c])
+             for c in COMMANDS] for k in range(3))
+        print(f"{step:<22} {seconds[0]:9.2f} {seconds[1]:8.2f} "
+              f"{seconds[0] / seconds[1]:5.2f}x  "
+              f"{cpu[0]:5.1f}/{cpu[1]:<5.1f} {cpu[0] / cpu[1]:5.2f}x  "
+              f"{executed[0]:g}/{executed[1]:g}")
     if not weights:
         return
     print("\nPage weight: the page and every file it loads, in KB "

@@ -14,9 +14,11 @@ it executed to ``_build/executions.jsonl``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
+import importlib
 import json
 import tempfile
 import time
@@ -217,6 +219,29 @@ class FilledCache:
         restore_downloads(self.chapters, self.cache, root, build, since)
 
 
+def run_while_importing(execution: Any, config: dict[str, Any]) -> Any:
+    """Run the coroutine ``execution``; meanwhile import the extensions.
+
+    While kernels execute chapters this process mostly waits for their
+    messages, and jupyter-book has yet to import the Sphinx extensions
+    (about a second of CPU): this thread imports them meanwhile, the
+    kernels' messages are handled in another, so that the imports overlap
+    the execution instead of following it. A failing import is left for
+    Sphinx to report.
+    """
+    # The kernel clients' own modules first, in this thread: the two
+    # threads then import nothing at the same time that both need.
+    import nbclient  # noqa: F401
+    import traitlets.config  # noqa: F401
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(asyncio.run, execution)
+        for name in ["jupyter_book.cli.main", *config.get("extensions", [])]:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+        return running.result()
+
+
 def outputs_digest(notebook: nbformat.NotebookNode) -> str:
     """SHA-256 of the outputs of a notebook's code cells."""
     outputs = [cell.get("outputs", []) for cell in notebook.cells
@@ -298,8 +323,9 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
     print(f"[build_book] {len(chapters)} chapters: {len(pending)} to "
           f"execute, {len(chapters) - len(pending)} from the cache"
           + (f", {jobs} kernels at a time" if pending else ""), flush=True)
-    entry["executed"] = asyncio.run(execute_all(
-        pending, config, jobs, cache, reasons))
+    entry["executed"] = run_while_importing(
+        execute_all(pending, config, jobs, cache, reasons),
+        config) if pending else []
     seconds.update({e["chapter"]: e["seconds"] for e in entry["executed"]})
     # A chapter run again with the same outputs (a comment added to a
     # module it imports) leaves its page as it is.
