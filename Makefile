@@ -68,7 +68,7 @@ test: $(VENV)/.test-installed
 # no build, no browser and no Jupyter kernel.
 QUICK_TESTS := $(addprefix tests/test_,$(addsuffix .py,data engine functions \
 	graph training regression plotting properties quadratic check checks \
-	build_dependencies theme_overrides audits))
+	build_dependencies build_pages theme_overrides audits))
 .PHONY: test-quick
 test-quick: $(VENV)/.test-installed
 	$(BIN)/ruff check .

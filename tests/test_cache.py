@@ -233,6 +233,46 @@ def test_a_dependency_change_executes_the_chapters_that_use_it(
     assert NOTHING_CHANGED in process.stdout
 
 
+def settled(book: Path) -> Path:
+    """``book`` after one build in its own folder.
+
+    The copy's first Sphinx run reads and writes every page (Sphinx made
+    its environment at another path); a prose edit takes that run here.
+    """
+    chapter = book / "book" / "probe_b.md"
+    chapter.write_text(chapter.read_text().replace(
+        "First words of B.", "Other words of B."))
+    assert rebuild(book) == set()
+    return book
+
+
+def test_a_dependency_change_writes_only_the_page_it_changed(book):
+    """Not every page (``--all``): the page of the chapter run again."""
+    book = settled(book)
+    other = book / "_build" / "html" / "book" / "probe_b.html"
+    before = other.stat().st_mtime_ns
+    (book / "src" / "autodiff_book" / "probe_base.py").write_text(
+        'BASE = "base-two"\n')
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert "--all" not in process.stdout
+    assert "pages whose outputs changed: book/probe_a.md\n" in (
+        process.stdout)
+    assert "value first base-two" in page(book, "probe_a")
+    assert other.stat().st_mtime_ns == before
+
+
+def test_a_chapter_run_again_with_the_same_outputs_keeps_its_page(book):
+    """A comment added to a module: the chapter runs, its page stays."""
+    book = settled(book)
+    shown = book / "_build" / "html" / "book" / "probe_a.html"
+    before = shown.stat().st_mtime_ns
+    with (book / "src" / "autodiff_book" / "probe_base.py").open("a") as f:
+        f.write("# a comment changes no output\n")
+    assert rebuild(book) == {"probe_a.md"}
+    assert shown.stat().st_mtime_ns == before
+
+
 def test_a_module_no_chapter_imports_executes_nothing(book):
     (book / "src" / "autodiff_book" / "unused_probe.py").write_text("X = 1\n")
     process = build(book, env=kernel_environment(book))

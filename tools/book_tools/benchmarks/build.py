@@ -10,13 +10,16 @@ package). Each step is timed on the wall clock; the whole sequence runs
 ``--runs`` times on fresh copies (which command goes first alternates) and
 the table shows medians and ratios, plus how many chapters each build
 executed (new jupyter-cache records). ``--steps`` picks some of the steps
-(the cold build always runs first). Then, unless ``--no-pages``, a headless
-Chromium opens every page of the toc on both sites and reports its weight:
-the HTML and every file the page loaded (the browser's resource timing
-list), raw and gzip-compressed (level 9).
+(the cold build always runs first). ``--warm PROJECT`` measures the
+author's loop alone: each copy starts from the execution cache of an
+already built PROJECT, and a first build that executes nothing (Sphinx
+reads every page) replaces the cold build. Then, unless ``--no-pages``, a
+headless Chromium opens every page of the toc on both sites and reports
+its weight: the HTML and every file the page loaded (the browser's
+resource timing list), raw and gzip-compressed (level 9).
 
 Usage: ``.venv/bin/python -m book_tools.benchmarks.build [--runs 3]
-[--steps "no change" "one module edited"] [--no-pages]``
+[--steps "no change" "one module edited"] [--warm .] [--no-pages]``
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +50,7 @@ from book_tools.project import (
 )
 
 BIN = Path(sys.executable).parent
+LOAD_AT_START = os.getloadavg()[0]
 COMMANDS = {
     "project": (str(BIN / "python"), "-m", "book_tools.build", ".",
                 *STRICT_FLAGS),
@@ -86,9 +91,11 @@ def edit_module(name: str) -> Callable[[Path, int], None]:
     return edit
 
 
+WARM_START = "first build, warm cache"
 STEPS: dict[str, Callable[[Path, int], None]] = {
     "cold build": lambda project, run: shutil.rmtree(
         project / "_build", ignore_errors=True),
+    WARM_START: lambda project, run: None,
     "no change": lambda project, run: None,
     "prose-only edit": edit_prose,
     "one code cell edited": edit_code,
@@ -107,22 +114,30 @@ def records(project: Path) -> set[tuple]:
             for r in get_cache(path).list_cache_records()}
 
 
-def timed_build(project: Path, command: tuple) -> tuple[float, int]:
-    """Build ``project``; return the seconds and the chapters executed."""
+def children_cpu() -> float:
+    """CPU seconds (user and system) of every child process that ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_build(project: Path, command: tuple) -> tuple[float, int, float]:
+    """Build ``project``; return the seconds, the chapters executed and
+    the CPU seconds of the build and its kernels."""
     before = records(project)
     # Kernels import the copy's package, so a src/ edit reaches them.
     environment = {**os.environ, "PYTHONPATH": str(project / "src")}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     process = subprocess.run(command, cwd=project, env=environment,
                              capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed in {project}:\n"
                          f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
-    return seconds, len(records(project) - before)
+    return seconds, len(records(project) - before), cpu
 
 
-def measure_builds(work: Path, runs: int, steps: list[str]) -> dict:
+def measure_builds(work: Path, runs: int, steps: list[str],
+                   warm: Path | None = None) -> dict:
     """Seconds and executed chapters per (step, command), over all runs."""
     results: dict = {(s, c): [] for s in steps for c in COMMANDS}
     for run in range(runs):
@@ -131,15 +146,21 @@ def measure_builds(work: Path, runs: int, steps: list[str]) -> dict:
             copies[name] = work / f"{name}-{run}"
             shutil.rmtree(copies[name], ignore_errors=True)
             copy_project(copies[name])
+            if warm is not None:
+                shutil.copytree(warm / "_build" / ".jupyter_cache",
+                                copies[name] / "_build" / ".jupyter_cache")
         order = list(COMMANDS) if run % 2 == 0 else list(COMMANDS)[::-1]
         for step in steps:
             edit = STEPS[step]
             for name in order:
                 edit(copies[name], run)
-                seconds, executed = timed_build(copies[name], COMMANDS[name])
-                results[step, name].append((seconds, executed))
+                seconds, executed, cpu = timed_build(copies[name],
+                                                     COMMANDS[name])
+                results[step, name].append((seconds, executed, cpu))
                 print(f"run {run + 1}/{runs} {step:<22} {name:<8} "
-                      f"{seconds:6.1f} s, {executed} executed", flush=True)
+                      f"{seconds:6.1f} s, {executed} executed, "
+                      f"{cpu:5.1f} s CPU, load {os.getloadavg()[0]:.1f}",
+                      flush=True)
     return results
 
 
@@ -187,16 +208,18 @@ def report(results: dict, weights: dict, sites: dict[str, Path],
            runs: int, steps: list[str]) -> None:
     """Print the tables."""
     print(f"\nBuild times: medians of {runs} runs, {os.cpu_count()} cores, "
-          f"load average at the end {os.getloadavg()[0]:.1f}")
+          f"load average at the start {LOAD_AT_START:.1f}, at the end "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"{'step':<22} {'project s':>9} {'plain s':>8} {'ratio':>6}  "
-          "executed project/plain")
+          f"{'CPU s':>11} {'ratio':>6}  executed (project/plain)")
     for step in steps:
-        ours = statistics.median(s for s, _ in results[step, "project"])
-        theirs = statistics.median(s for s, _ in results[step, "plain"])
-        done = [statistics.median(e for _, e in results[step, c])
-                for c in COMMANDS]
-        print(f"{step:<22} {ours:9.2f} {theirs:8.2f} {ours / theirs:5.2f}x"
-              f"  {done[0]:g}/{done[1]:g}")
+        seconds, executed, cpu = (
+            [statistics.median(row[k] for row in results[step, c])
+             for c in COMMANDS] for k in range(3))
+        print(f"{step:<22} {seconds[0]:9.2f} {seconds[1]:8.2f} "
+              f"{seconds[0] / seconds[1]:5.2f}x  "
+              f"{cpu[0]:5.1f}/{cpu[1]:<5.1f} {cpu[0] / cpu[1]:5.2f}x  "
+              f"{executed[0]:g}/{executed[1]:g}")
     if not weights:
         return
     print("\nPage weight: the page and every file it loads, in KB "
@@ -221,16 +244,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path,
                         default=Path("/tmp/build-benchmark"))
-    parser.add_argument("--steps", nargs="+", choices=list(STEPS)[1:],
-                        default=list(STEPS)[1:])
+    parser.add_argument("--steps", nargs="+", choices=list(STEPS)[2:],
+                        default=list(STEPS)[2:])
+    parser.add_argument("--warm", type=Path,
+                        help="a built project whose execution cache each "
+                        "copy starts from (no cold build)")
     parser.add_argument("--no-pages", action="store_true",
                         help="skip the page weights (no Chromium)")
     args = parser.parse_args(argv)
-    steps = ["cold build", *args.steps]
+    steps = ["cold build" if args.warm is None else WARM_START, *args.steps]
+    if args.warm is not None and not (
+            args.warm / "_build" / ".jupyter_cache").is_dir():
+        raise SystemExit(f"--warm: no execution cache in {args.warm}")
     if args.work.resolve().is_relative_to(ROOT):
         raise SystemExit("--work must be outside the project")
     args.work.mkdir(parents=True, exist_ok=True)
-    results = measure_builds(args.work, args.runs, steps)
+    results = measure_builds(args.work, args.runs, steps, args.warm)
     last = args.runs - 1
     sites = {name: args.work / f"{name}-{last}" / "_build" / "html"
              for name in COMMANDS}

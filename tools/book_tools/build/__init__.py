@@ -6,5 +6,7 @@
 - ``dependencies``: what each chapter imports or loads besides its code;
 - ``execution``: re-executes, in parallel, only what changed, into the
   cache myst-nb reads;
-- ``site``: runs jupyter-book and prunes the site.
+- ``site``: runs jupyter-book and prunes the site;
+- ``stale_pages``: the Sphinx extension that reads again the pages whose
+  outputs changed under the same text.
 """

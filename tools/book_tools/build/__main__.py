@@ -121,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     # From here on the old stamp is wrong even if this build fails half-way
     # (Sphinx may have written some pages already).
     stamp.unlink(missing_ok=True)
+    # jsonschema (which nbformat and jupyter-book import) compiles 39
+    # grammars of rfc3987-syntax when that is installed (the Jupyter
+    # server of make lab and make test brings it): 1.3 s of CPU at every
+    # build, for its IRI format checks, which nothing in the build uses.
+    # Without the module jsonschema leaves those two formats unchecked.
+    sys.modules.setdefault("rfc3987_syntax", None)
     # Sphinx, jupyter-book, nbclient: imported only when there is work.
     from book_tools.build.site import build_site
 

@@ -14,8 +14,11 @@ it executed to ``_build/executions.jsonl``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
+import hashlib
+import importlib
 import json
 import tempfile
 import time
@@ -28,14 +31,11 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.cache.db import NbProjectRecord
 from myst_nb.ext.glue import extract_glue_data_cell
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
-from traitlets.config import Config
 
 from book_tools.build.chapters import Chapter, toc_chapters
 from book_tools.build.dependencies import chapter_dependencies
+from book_tools.build.stale_pages import STATE_FILE
 
-STATE_FILE = "dependencies.json"
 LOG_FILE = "executions.jsonl"
 
 
@@ -66,6 +66,11 @@ async def execute(
         The chapter, when it started (Unix time), the seconds it took, and
         the traceback text of a failure (``None`` on success).
     """
+    # Imported only when a chapter runs: a prose edit needs no kernel.
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from traitlets.config import Config
+
     # Notebook metadata may override the timeout, as in jupyter-cache.
     settings = chapter.notebook.metadata.get("execution", {})
     async with slots:
@@ -202,14 +207,10 @@ class FilledCache:
     chapters: list[Chapter]
     state_path: Path
     # {"dependencies": {chapter: {file: SHA-256}} as its cache record saw
-    #  them, "stale_pages": chapters re-executed since the pages were last
-    #  written, "seconds": {chapter: its last execution time}}
+    #  them, "stale_pages": chapters (relative to the project) whose
+    #  outputs changed since their pages were last written, "seconds":
+    #  {chapter: its last execution time}}
     state: dict
-
-    @property
-    def site_is_stale(self) -> bool:
-        """Whether a page shows outputs older than its chapter's cache."""
-        return bool(self.state.get("stale_pages"))
 
     def site_built(self, root: Path, build: Path, since: float) -> None:
         """Note that the pages (written after ``since``) are current."""
@@ -218,13 +219,47 @@ class FilledCache:
         restore_downloads(self.chapters, self.cache, root, build, since)
 
 
+def run_while_importing(execution: Any, config: dict[str, Any]) -> Any:
+    """Run the coroutine ``execution``; meanwhile import the extensions.
+
+    While kernels execute chapters this process mostly waits for their
+    messages, and jupyter-book has yet to import the Sphinx extensions
+    (about a second of CPU): this thread imports them meanwhile, the
+    kernels' messages are handled in another, so that the imports overlap
+    the execution instead of following it. A failing import is left for
+    Sphinx to report.
+    """
+    # The kernel clients' own modules first, in this thread: the two
+    # threads then import nothing at the same time that both need.
+    import nbclient  # noqa: F401
+    import traitlets.config  # noqa: F401
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(asyncio.run, execution)
+        for name in ["jupyter_book.cli.main", *config.get("extensions", [])]:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+        return running.result()
+
+
+def outputs_digest(notebook: nbformat.NotebookNode) -> str:
+    """SHA-256 of the outputs of a notebook's code cells."""
+    outputs = [cell.get("outputs", []) for cell in notebook.cells
+               if cell.cell_type == "code"]
+    return hashlib.sha256(
+        json.dumps(outputs, sort_keys=True).encode()).hexdigest()
+
+
 def invalidate(root: Path, chapters: list[Chapter], cache: Any, state: dict,
-               dependencies: dict[str, dict[str, str]]) -> dict[str, str]:
+               dependencies: dict[str, dict[str, str]],
+               previous: dict[str, str]) -> dict[str, str]:
     """Drop the cache records of chapters whose dependencies changed.
 
     Every record of such a chapter goes, not only the one matching its
     code now: an older version of its code must not come back with outputs
-    computed from older modules. Returns chapter -> why it must run.
+    computed from older modules. Returns chapter -> why it must run, and
+    fills ``previous`` with chapter -> digest of the outputs its page
+    shows now (when its code has a record), to compare after the run.
     """
     known = state.get("dependencies", {})
     reasons = {}
@@ -238,7 +273,10 @@ def invalidate(root: Path, chapters: list[Chapter], cache: Any, state: dict,
         records = [record for record in cache.list_cache_records()
                    if record.uri == str(chapter.path)]
         with contextlib.suppress(KeyError):
-            records.append(cache.match_cache_notebook(chapter.notebook))
+            match = cache.match_cache_notebook(chapter.notebook)
+            records.append(match)
+            previous[str(chapter.path)] = outputs_digest(
+                cache.get_cache_bundle(match.pk).nb)
         records = list({record.pk: record for record in records}.values())
         if not records:
             continue  # never executed: it runs anyway
@@ -267,10 +305,17 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     chapters = toc_chapters(root, toc, config)
     dependencies = chapter_dependencies(root, chapters)
-    reasons = invalidate(root, chapters, cache, state, dependencies)
+    previous: dict[str, str] = {}
+    reasons = invalidate(root, chapters, cache, state, dependencies,
+                         previous)
     state.setdefault("dependencies", {}).update(dependencies)
-    state["stale_pages"] = sorted(set(state.get("stale_pages", []))
-                                  | set(reasons))
+    # Pages Sphinx must read again although their text did not change
+    # (book_tools.build.stale_pages), named relative to the project.
+    # Written before the run: should it fail half-way, the next build
+    # still knows.
+    stale = set(state.get("stale_pages", []))
+    stale |= {Path(key).relative_to(root).as_posix() for key in reasons}
+    state["stale_pages"] = sorted(stale)
     state_path.write_text(json.dumps(state))
     entry: dict[str, Any] = {"time": time.time(), "invalidated": reasons}
     seconds = state.setdefault("seconds", {})
@@ -278,9 +323,21 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
     print(f"[build_book] {len(chapters)} chapters: {len(pending)} to "
           f"execute, {len(chapters) - len(pending)} from the cache"
           + (f", {jobs} kernels at a time" if pending else ""), flush=True)
-    entry["executed"] = asyncio.run(execute_all(
-        pending, config, jobs, cache, reasons))
+    entry["executed"] = run_while_importing(
+        execute_all(pending, config, jobs, cache, reasons),
+        config) if pending else []
     seconds.update({e["chapter"]: e["seconds"] for e in entry["executed"]})
+    # A chapter run again with the same outputs (a comment added to a
+    # module it imports) leaves its page as it is.
+    unchanged = [
+        chapter for chapter in pending
+        if str(chapter.path) in previous
+        and previous[str(chapter.path)] == outputs_digest(chapter.notebook)
+    ]
+    for chapter in unchanged:
+        stale.discard(chapter.path.relative_to(root).as_posix())
+    state["stale_pages"] = sorted(stale)
+    entry["same_outputs"] = [str(chapter.path) for chapter in unchanged]
     state_path.write_text(json.dumps(state))
     with (build / LOG_FILE).open("a") as log:
         log.write(json.dumps(entry) + "\n")

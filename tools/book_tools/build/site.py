@@ -2,9 +2,11 @@
 
 ``build_site`` is the slow path of ``python -m book_tools.build``: it makes
 the execution cache current (``book_tools.build.execution``), runs
-``jupyter-book build`` with the given flags (``--all`` after an edit of
-the pages' assets), then deletes the files of the site that no reader ever
-loads.
+``jupyter-book build`` with the given flags in this process (``--all``
+only after an edit of the pages' assets), then deletes the files of the
+site that no reader ever loads. Sphinx reads again the pages whose text
+changed, and those whose outputs changed under the same text
+(``book_tools.build.stale_pages``); no other page.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,31 @@ def prune(html: Path) -> int:
     return removed
 
 
+def run_jupyter_book(arguments: list[str]) -> int:
+    """``jupyter-book ARGUMENTS`` in this process; its exit status.
+
+    Not in a new process: this one has imported most of what jupyter-book
+    imports already (nbformat, jsonschema, myst-nb, jupyter-cache), and a
+    second interpreter would start and import it all again.
+    """
+    import click
+    from jupyter_book.cli.main import main
+
+    try:
+        main.main(arguments, prog_name="jupyter-book",
+                  standalone_mode=False)
+    except SystemExit as stop:  # jupyter-book's exit on a failed build
+        code = stop.code
+        return code if isinstance(code, int) else int(code is not None)
+    except click.ClickException as error:  # a bad flag or path
+        error.show()
+        return error.exit_code
+    except RuntimeError as error:  # Sphinx stopped; it said why above
+        print(error, file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
 def build_site(root: Path, build: Path, args: argparse.Namespace,
                flags: list[str]) -> int:
     """Fill the cache, build, prune; return jupyter-book's exit status."""
@@ -75,30 +101,30 @@ def build_site(root: Path, build: Path, args: argparse.Namespace,
         filled = fill_cache(root, build, args.toc or root / "_toc.yml",
                             config, args.jobs)
 
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build",
-               str(root), *flags]
-    # Sphinx re-reads only changed sources: after an invalidation every page
-    # must be rebuilt from the new outputs, once; after an edit of the
-    # pages' assets every page is written again with them.
+    command = ["build", str(root), *flags]
+    # Sphinx copies static files only when it writes a page, and reads no
+    # page again when an extension changes: after an edit of the pages'
+    # assets every page is written again with them.
     assets_path = build / ASSETS_FILE
     assets = assets_digest(root)
     try:
         assets_changed = json.loads(assets_path.read_text()) != assets
     except (OSError, ValueError):
         assets_changed = True
-    if (filled is not None and filled.site_is_stale) or assets_changed:
+    if assets_changed:
         command.append("--all")
     if args.toc:
         command += ["--toc", str(args.toc)]
     if args.path_output:
         command += ["--path-output", str(args.path_output)]
     start, clock = time.time(), time.perf_counter()
-    reason = ("outputs changed under unchanged pages"
-              if filled is not None and filled.site_is_stale
-              else "static files, templates or extensions changed")
+    stale = filled.state.get("stale_pages", []) if filled else []
     print("[build_book] jupyter-book build" + (
-        f" --all ({reason})" if "--all" in command else ""), flush=True)
-    status = subprocess.run(command, check=False).returncode
+        " --all (static files, templates or extensions changed)"
+        if "--all" in command else "") + (
+        f"; pages whose outputs changed: {', '.join(stale)}"
+        if stale else ""), flush=True)
+    status = run_jupyter_book(command)
     print(f"[build_book] jupyter-book build took "
           f"{time.perf_counter() - clock:.1f} s", flush=True)
     if status == 0:
