@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from autodiff_book import checks
 from autodiff_book.checks import SEED_RANGE, check_seed, check_tensor
 
 
@@ -72,3 +73,33 @@ def test_check_tensor_refuses_truth_values_and_complex_numbers(dtype):
     assert str(caught.value) == (
         f"x must hold real numbers, got {dtype}; convert it with x.double()"
     )
+
+
+# shown(): what an error message prints of a value.
+
+
+class BrokenRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (2**127, repr(2**127)),  # 128 bits: still printed
+        (2**128, "an int of 129 bits"),
+        (-(2**200), "a negative int of 201 bits"),
+        (BrokenRepr(), "a BrokenRepr"),
+        ("x" * 118, repr("x" * 118)),  # a repr of 120 characters
+        ("x" * 119, repr("x" * 119)[:117] + "..."),  # 121: cut to 120
+    ],
+)
+def test_shown_keeps_a_message_short(value, text):
+    assert checks.shown(value) == text
+    assert len(checks.shown(value)) <= 120
+
+
+def test_check_bool_message_in_full():
+    with pytest.raises(TypeError) as caught:
+        checks.check_bool("force", "no")
+    assert str(caught.value) == "force must be True or False, got 'no'"

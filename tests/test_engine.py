@@ -7,6 +7,7 @@ every input's gradient must agree within 1e-6.
 
 import math
 import sys
+import warnings
 
 import pytest
 import torch
@@ -342,3 +343,14 @@ def test_numbers_beyond_a_float_are_refused_by_name(call, error, message):
     with pytest.raises(error) as caught:
         call()
     assert str(caught.value) == message
+
+
+def test_inf_and_nan_come_without_numpy_warnings():
+    # torch says nothing when 1/0 gives inf; neither does the engine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quotient = Value(1.0) / 0
+        root = Value(-4.0) ** 0.5
+        big = Value(1000.0).exp()
+    assert (quotient.data, big.data) == (math.inf, math.inf)
+    assert math.isnan(root.data)

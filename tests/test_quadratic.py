@@ -852,3 +852,14 @@ def test_huge_integers_are_refused_by_name(call):
 def test_results_beyond_float64_are_refused_not_inf_or_nan(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+def test_a_loss_beyond_float64_is_refused_without_a_warning():
+    # a² var(x) overflows to inf and -2 a cov(x, y) to -inf: their sum is
+    # nan, which numpy would announce before the package's own error.
+    stats = quadratic.SufficientStatistics(2.0, 1.0, 3.5, 1.5, 7.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for theta in ((1e308, 0.0), (1e200, 0.0)):
+            with pytest.raises(ValueError, match="the loss overflows"):
+                quadratic.loss(stats, theta)

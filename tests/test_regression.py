@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -282,3 +284,43 @@ def test_samples_of_the_wrong_kind_are_refused_by_name(x, error, match):
         return
     with pytest.raises(error, match=match):
         least_squares_fit(x, y)
+
+
+@pytest.mark.parametrize("value", [0.1, 1 / 3, 1e7 + 0.1])
+def test_the_means_are_corrected_to_the_last_digit(value):
+    # np.mean of 0.1 a thousand times is 0.1 + 1.4e-17; the second pass
+    # brings both means back to the value itself, and the spread to 0.
+    from autodiff_book.regression import _centred_moments
+
+    samples = np.full(1000, value)
+    assert _centred_moments(samples, samples) == (value, value, 0.0, 0.0,
+                                                  0.0)
+
+
+@pytest.mark.parametrize("centre", [1.0, 1e7])
+def test_x_one_rounding_step_apart_is_refused(centre):
+    # Two values one unit of rounding apart: a spread, but of rounding.
+    x = np.tile([centre, np.nextafter(centre, 2 * centre)], 500)
+    with pytest.raises(ValueError, match="all x are equal"):
+        least_squares_fit(x, np.arange(1000.0))
+
+
+def test_x_all_zero_is_refused():
+    # A spread of 0 against a mean square of 0: still all equal.
+    with pytest.raises(ValueError, match="all x are equal"):
+        least_squares_fit(np.zeros(5), np.arange(5.0))
+
+
+def test_squares_beyond_float64_are_refused_without_a_warning():
+    # dx * dy holds +inf and -inf: their mean is nan, which numpy would
+    # announce with a RuntimeWarning before the package's own error.
+    a = 1e200
+    x, y = np.array([a, -a, a, -a]), np.array([a, a, -a, -a])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            least_squares_fit(x, y)
+    assert str(caught.value) == (
+        "x and y are too large: their squares overflow float64; rescale "
+        "them first"
+    )
