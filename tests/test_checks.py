@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,3 +104,39 @@ def test_check_bool_message_in_full():
     with pytest.raises(TypeError) as caught:
         checks.check_bool("force", "no")
     assert str(caught.value) == "force must be True or False, got 'no'"
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        ("12", TypeError,
+         "x must be numbers (a tensor, array or list), got str"),
+        # Ragged: numpy refuses to make an array of it at all.
+        ([1.0, [2.0, 3.0]], TypeError,
+         "x must hold real numbers (a tensor, array or list of floats), "
+         "got [1.0, [2.0, 3.0]] (list)"),
+        (np.array(["a", 1], dtype=object), TypeError,
+         "x must hold real numbers (a tensor, array or list of floats), "
+         "got array(['a', 1], dtype=object) (object)"),
+        ([1 + 2j], TypeError,
+         "x must hold real numbers (a tensor, array or list of floats), "
+         "got [(1+2j)] (complex128)"),
+        ([10**400], ValueError,
+         "x holds a number too large for float64: "
+         + repr([10**400])[:117] + "..."),
+    ],
+)
+def test_check_array_messages_in_full(value, error, message):
+    with pytest.raises(error) as caught:
+        checks.check_array("x", value)
+    assert str(caught.value) == message
+
+
+def test_check_array_reads_exact_numbers_and_tensors_as_float64():
+    from fractions import Fraction
+
+    exact = checks.check_array("x", [Fraction(1, 4), 2**70, 3])
+    assert exact.dtype == np.float64
+    assert exact.tolist() == [0.25, 2.0**70, 3.0]
+    half = checks.check_array("x", torch.tensor([0.5], dtype=torch.bfloat16))
+    assert half.dtype == np.float64 and half.tolist() == [0.5]

@@ -1002,3 +1002,16 @@ def test_hostile_arguments_get_the_packages_own_error(data, call, error,
 def test_parameters_at_takes_numpy_integers():
     history = History(snapshots=[torch.zeros(2), torch.ones(2)])
     assert history.parameters_at(np.int64(1)).tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["predictions", "targets"])
+def test_the_mean_squared_error_of_integers_is_refused_by_name(name):
+    # torch's mean of an int64 tensor fails with its own RuntimeError.
+    tensors = {"predictions": torch.ones(2), "targets": torch.ones(2)}
+    tensors[name] = torch.ones(2, dtype=torch.int64)
+    with pytest.raises(TypeError) as caught:
+        mean_squared_error(**tensors)
+    assert str(caught.value) == (
+        f"{name} must hold floating-point numbers, got torch.int64; "
+        f"convert it with {name}.float()"
+    )
