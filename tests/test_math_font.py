@@ -185,3 +185,10 @@ def test_big_fences_enclose_their_row():
                      r".*<mo [^>]*>\)</mo></mrow><mn>2</mn></msup>", out)
     assert "maxsize" not in out
     assert out.count("<mrow><mo stretchy=\"true\"") == 3
+
+
+def test_a_sign_after_a_bracket_is_unary():
+    out = mathml(r"p(-1) = 2(1 + \mu), \; -1 < \mu")
+    assert '<mo form="prefix">−</mo><mn>1</mn>' in out
+    # Between two terms it stays a binary operator.
+    assert "<mn>1</mn><mo>+</mo>" in out

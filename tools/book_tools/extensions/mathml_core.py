@@ -25,6 +25,8 @@ parsed tree of one ``<math>`` element:
   an operator missing from the dictionary; TeX puts none;
 - a matrix's cells are padded on the outer sides too (TeX's pmatrix is
   not): such a table gets the class ``fenced`` that custom.css uses;
+- a sign after an opening bracket, a comma or a relation (``p(-1)``)
+  is drawn as a binary operator, spaced; TeX reads it as a unary sign;
 - ``\\pm`` is an identifier, so it gets no space around it;
 - an ``\\operatorname`` is an operator missing from the dictionary, so it
   gets a thick space on both sides (tr ( A )); as a name it gets none.
@@ -42,6 +44,7 @@ ET.register_namespace("", NS)
 # Fences of a matrix environment, opening to closing.
 FENCES = {"(": ")", "[": "]", "{": "}", "|": "|", "\u2016": "\u2016"}
 FENCE_SIGNS = set(FENCES) | set(FENCES.values()) | {"\u27e8", "\u27e9"}
+SIGNS = {"\u2212", "+", "\u00b1", "\u2213"}
 PRIMES = set("\u2032\u2033\u2034\u2057")
 # Accents latex2mathml marks accent="true" but lets stretch (\hat, \tilde).
 STRETCHED_ACCENTS = {"^", "~"}
@@ -283,6 +286,20 @@ def fences(root: ET.Element) -> None:
             token.attrib.setdefault("rspace", "0em")
 
 
+def unary_signs(root: ET.Element) -> None:
+    """A sign after ``(``, ``,`` or ``=`` is a prefix: no space after it."""
+    before = set(FENCES) | {",", "=", "<", ">", "\u2264", "\u2265"}
+    for parent in root.iter():
+        previous = None
+        for child in parent:
+            if (local(child) == "mo" and text_of(child) in SIGNS
+                    and previous is not None and local(previous) == "mo"
+                    and text_of(previous) in before
+                    and "form" not in child.attrib):
+                child.set("form", "prefix")
+            previous = child
+
+
 def for_mathml_core(mathml: str) -> str:
     """latex2mathml's ``<math>`` element, rewritten for MathML Core."""
     mathml = UPRIGHT_LETTER.sub(r'<mi mathvariant="normal">&#x000\1;', mathml)
@@ -294,4 +311,5 @@ def for_mathml_core(mathml: str) -> str:
     variants(root)
     names_and_operators(root)
     fences(root)
+    unary_signs(root)
     return ET.tostring(root, encoding="unicode")
