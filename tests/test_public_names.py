@@ -725,6 +725,10 @@ SPECS: dict[str, Spec] = {
     "plotting.viridis_colours": Spec(
         plotting.viridis_colours, {"count": (lambda: 3, python_int(1, 256))},
     ),
+    "plotting.momentum_colour": Spec(
+        plotting.momentum_colour, {"momentum": (lambda: 0.5, real)},
+        oracle=lambda a, r: len(r) == 4 and all(0 <= c <= 1 for c in r),
+    ),
     "plotting.plot_loss_curves": Spec(
         closing(lambda curves, legend, ylabel: plotting.plot_loss_curves(
             curves, legend=legend, ylabel=ylabel)),
@@ -833,6 +837,26 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
+CURVATURE_POINT = torch.tensor(check.HESSIAN_POINT, dtype=torch.float64)
+
+
+def curvature_by_hand(w: torch.Tensor) -> float:
+    """logsumexp(B w) + |w|^2 / 2 in plain Python floats."""
+    rows = [sum(b * x for b, x in zip(row, w.tolist(), strict=True))
+            for row in check.HESSIAN_B]
+    top = max(rows)
+    return top + math.log(sum(math.exp(r - top) for r in rows)) + 0.5 * sum(
+        x * x for x in w.tolist())
+
+
+SPECS["check.curvature_function"] = Spec(
+    check.curvature_function,
+    {"w": (lambda: CURVATURE_POINT.clone(), lambda v: float_tensor(v) and
+           tuple(v.shape) == (len(check.HESSIAN_POINT),))},
+    oracle=lambda a, r: not bool(torch.isfinite(a["w"]).all()) or math.isclose(
+        r.item(), curvature_by_hand(a["w"]), rel_tol=1e-5, abs_tol=1e-5),
+)
+
 ANSWERS = {
     "check.problem_1_1": (check.problem_1_1, ("derivative",)),
     "check.problem_1_2": (check.problem_1_2, ("x", "derivative")),
@@ -846,6 +870,14 @@ ANSWERS = {
     "check.problem_2_4": (check.problem_2_4, ("final_test_mse",
                                               "best_test_mse")),
     "check.problem_2_5": (check.problem_2_5, ("momenta",)),
+    # The derive-then-verify exercises of Part I.
+    "check.gradient_in_pieces": (check.gradient_in_pieces, ("gradient",)),
+    "check.least_squares_gradient": (check.least_squares_gradient,
+                                     ("gradient",)),
+    "check.softmax_jacobian": (check.softmax_jacobian, ("jacobian",)),
+    "check.largest_hessian_eigenvalue": (check.largest_hessian_eigenvalue,
+                                         ("eigenvalue",)),
+    "check.x_log_x_function": (check.x_log_x_function, ("function",)),
 }
 
 

@@ -467,6 +467,12 @@ HESSIAN_POINT = (0.5, -1.0, 0.25)
 def curvature_function(w: torch.Tensor) -> torch.Tensor:
     """logsumexp(B w) + |w|^2 / 2, the function of the power-iteration
     exercise (B is ``HESSIAN_B``)."""
+    w = check_tensor("w", w, floating=True)
+    if w.shape != (len(HESSIAN_POINT),):
+        raise ValueError(
+            f"w must be a vector of {len(HESSIAN_POINT)} numbers, got "
+            f"shape {tuple(w.shape)}"
+        )
     b = torch.tensor(HESSIAN_B, dtype=w.dtype)
     return torch.logsumexp(b @ w, dim=0) + 0.5 * (w @ w)
 
