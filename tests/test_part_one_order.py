@@ -1,18 +1,12 @@
-"""Part I teaches in order, and each chapter is one sitting.
+"""Part I teaches in order.
 
-Two rules of the developers' guide, read from the chapter sources in the
-order of ``_toc.yml``:
-
-- No chapter uses in code a tool that a later chapter teaches. Each tool
-  of Part I has the chapter that introduces it; a code cell of an earlier
-  chapter that calls it fails the test, and so does an introducing chapter
-  whose prose never names the tool (an introduction must say what it is).
-- A chapter has at most about 2,000 words of prose before its exercises.
-  How the words are counted: the Markdown cells of the chapter from its
-  title to the ``## Exercises`` heading, without code cells, directive
-  option lines (``:label:`` …), MyST targets ``(name)=``, comments ``%``
-  and fences; a word is a whitespace-separated token with a letter or a
-  digit in it (a glued number or a ``$x$`` counts as one word).
+A rule of the developers' guide, read from the chapter sources in the
+order of ``_toc.yml``: no chapter uses in code a tool that a later chapter
+teaches. Each tool of Part I has the chapter that introduces it; a code
+cell of an earlier chapter that calls it fails the test, and so does an
+introducing chapter whose prose never names the tool (an introduction must
+say what it is). (The length of every chapter is the business of
+``tests/test_chapter_length.py``.)
 """
 
 from __future__ import annotations
@@ -28,7 +22,6 @@ import yaml
 from tests.notebooks import BOOK, ROOT
 
 PART_ONE = "Part I:"
-WORD_LIMIT = 2000
 
 # Each tool, as code calls it, and the chapter that teaches it.
 TOOLS: dict[str, tuple[str, str]] = {
@@ -92,27 +85,6 @@ def prose_text(name: str) -> str:
     return "\n".join(lines)
 
 
-def prose_words(text: str) -> int:
-    """Words of prose, counted as the module docstring says."""
-    kept = []
-    fenced = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            # A fenced block in Markdown is a listing: code, not prose.
-            fenced = not fenced if stripped == "```" else True
-            continue
-        if stripped.startswith(":::"):
-            continue  # a directive's fence; the prose inside counts
-        if fenced:
-            continue
-        if re.fullmatch(r"\(.*\)=|%.*|:[a-z-]+:.*", stripped):
-            continue
-        kept.append(line)
-    tokens = " ".join(kept).split()
-    return sum(1 for token in tokens if re.search(r"[A-Za-z0-9]", token))
-
-
 def test_part_one_is_the_expected_chapters():
     chapters = part_one_chapters()
     assert chapters[0] == "derivatives"
@@ -150,18 +122,3 @@ def test_the_order_check_catches_a_use_before_introduction():
     pattern, _ = TOOLS["jacrev"]
     assert re.search(pattern, "from torch.func import jacrev\n")
     assert not re.search(pattern, code_text(part_one_chapters()[0]))
-
-
-@pytest.mark.parametrize("name", part_one_chapters())
-def test_a_chapter_is_one_sitting(name):
-    words = prose_words(prose_text(name))
-    assert 300 < words <= WORD_LIMIT * 1.05, f"{name}: {words} words"
-
-
-def test_the_word_count_skips_code_and_markup():
-    text = (
-        "(label)=\n# A title\n\nTwo words.\n\n```{literalinclude} x.py\n"
-        ":pyobject: f\n```\n\n% a comment\n:::{admonition} Note\n"
-        ":class: dropdown\n:::\nThe value is {glue:text}`v:.2f` here.\n"
-    )
-    assert prose_words(text) == 2 + 2 + 5
