@@ -26,6 +26,11 @@ pytestmark = pytest.mark.build
 
 # The margins book_tools.pdf asks Chromium for, in points.
 LEFT_MARGIN, RIGHT_MARGIN = 0.75 * 72, 0.75 * 72
+# How far a glyph may reach past the margin: a few letters draw past their
+# own advance by design (the body font's J hooks 1.7 pt to the left of a
+# line that starts with it, "Jacobian" after a hyphen). A line that does
+# not fit overshoots by far more than this.
+OVERHANG = 2.0
 
 
 def fail_or_skip(reason: str) -> None:
@@ -237,7 +242,8 @@ def test_no_character_crosses_the_margins(pdfs, edition):
             if textpage.get_text_range(char, 1).isspace():
                 continue
             left, _, right, _ = textpage.get_charbox(char)
-            if right > width - RIGHT_MARGIN + 1 or left < LEFT_MARGIN - 1:
+            if (right > width - RIGHT_MARGIN + OVERHANG
+                    or left < LEFT_MARGIN - OVERHANG):
                 outside.append((index + 1, textpage.get_text_range(char, 1),
                                 round(left), round(right)))
     assert not outside, outside[:10]
