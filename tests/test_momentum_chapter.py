@@ -85,13 +85,16 @@ def plain_loop(momentum: float, epochs: int = EPOCHS):
     return epoch_losses, None, torch.stack(path)
 
 
-def optim_path(momentum: float, epochs: int = EPOCHS) -> torch.Tensor:
-    """The same training with torch.optim.SGD; parameters per update."""
+def optim_path(momentum: float, epochs: int = EPOCHS,
+               lr: float = LEARNING_RATE, **options) -> torch.Tensor:
+    """The same training with torch.optim.SGD; parameters per update.
+
+    ``options`` go to the optimiser (nesterov, dampening).
+    """
     x, y = load_dataset()
     theta = torch.zeros(2, requires_grad=True)
     optimizer = torch.optim.SGD(
-        [theta], lr=LEARNING_RATE, momentum=momentum, dampening=0,
-        nesterov=False,
+        [theta], lr=lr, momentum=momentum, **options
     )
     path = [theta.detach().clone()]
     loader = seeded_loader(x, y)
@@ -384,25 +387,17 @@ def test_the_buffer_trap(glued):
     assert glued["alias_wrong"] == pytest.approx(1.9 * g1, rel=1e-4)
 
 
-def optim_variant(momentum, **options):
+def optim_final_loss(momentum, **options) -> float:
+    """The full-set MSE after training with torch.optim.SGD."""
     x, y = load_dataset()
-    theta = torch.zeros(2, requires_grad=True)
-    optimizer = torch.optim.SGD([theta], lr=LEARNING_RATE,
-                                momentum=momentum, **options)
-    loader = seeded_loader(x, y)
-    for _ in range(EPOCHS):
-        for x_batch, y_batch in loader:
-            optimizer.zero_grad()
-            ((theta[0] * x_batch + theta[1] - y_batch) ** 2).mean().backward()
-            optimizer.step()
-    with torch.no_grad():
-        return ((theta[0] * x + theta[1] - y) ** 2).mean().item()
+    theta = optim_path(momentum, **options)[-1]
+    return ((theta[0] * x + theta[1] - y) ** 2).mean().item()
 
 
 def test_nesterov_and_dampening(glued):
     assert glued["variant_gap"] < 1e-5
-    nesterov = optim_variant(0.9, nesterov=True)
-    damped = optim_variant(0.9, dampening=0.5)
+    nesterov = optim_final_loss(0.9, nesterov=True)
+    damped = optim_final_loss(0.9, dampening=0.5)
     assert glued["nesterov_loss"] == pytest.approx(nesterov, rel=1e-4)
     assert glued["dampening_loss"] == pytest.approx(damped, rel=1e-4)
     # "halves ... the effective step": dampening 0.5 ends higher.
@@ -446,17 +441,7 @@ def test_the_two_forms_agree_only_at_a_constant_rate(glued):
 
 
 def test_plain_sgd_at_the_effective_step(glued):
-    x, y = load_dataset()
-    theta = torch.zeros(2, requires_grad=True)
-    optimizer = torch.optim.SGD([theta], lr=0.01)
-    loader = seeded_loader(x, y)
-    for _ in range(EPOCHS):
-        for x_batch, y_batch in loader:
-            optimizer.zero_grad()
-            ((theta[0] * x_batch + theta[1] - y_batch) ** 2).mean().backward()
-            optimizer.step()
-    with torch.no_grad():
-        plain = ((theta[0] * x + theta[1] - y) ** 2).mean().item()
+    plain = optim_final_loss(0.0, lr=0.01)
     assert glued["same_step_plain"] == pytest.approx(plain, rel=1e-4)
     assert glued["same_step_momentum"] == pytest.approx(
         plain_loop(0.9)[0][-1], rel=1e-4
