@@ -58,6 +58,7 @@ import asyncio
 import csv
 import hashlib
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -84,7 +85,6 @@ NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook, kernel start included
 OUTPUT_LIMIT = 16_000_000  # bytes of outputs per notebook
 MAX_FILE_SIZE = 50_000_000  # bytes: a larger file is not read
 JOBS = 2
-CHECK_CALL = re.compile(r"\bcheck\.(\w+)\(")
 EXPECTED_ERRORS = {"NotDone"}
 SKIPPED_PARTS = {".ipynb_checkpoints", "__MACOSX"}
 
@@ -203,6 +203,7 @@ def grader_source(column: str, call: str, result_file: Path) -> str:
     return f"""\
 def _grade_class(column, call, result_file):
     import json
+import math
     import autodiff_book.check as module
     try:
         verdict = eval(call, {{**globals(), "check": module}})
@@ -310,6 +311,31 @@ def digest(path: Path) -> str | None:
             if path.is_file() else None)
 
 
+async def run_cell(client, cell, index: int, name: str,
+                   limits: dict) -> None:
+    """Execute one cell within both time limits; a failure names the cell.
+
+    nbclient's own time limit applies to one cell: it is set to what is
+    left of the notebook's when that is less.
+    """
+    left = limits["deadline"] - time.monotonic()
+    notebook = (f"it ran past the notebook time limit of "
+                f"{limits['notebook']:g} s")
+    if left <= 0:
+        raise GradeError(notebook)
+    client.timeout = max(1, math.ceil(min(limits["cell"], left)))
+    try:
+        await client.async_execute_cell(cell, index)
+    except CellTimeoutError:
+        if limits["cell"] > left:
+            raise GradeError(f"{notebook} (in {name})") from None
+        raise GradeError(f"{name} ran past the time limit of "
+                         f"{limits['cell']:g} s") from None
+    except DeadKernelError:
+        raise GradeError(f"its kernel died in {name} (exit(), a crash, or "
+                         "out of memory)") from None
+
+
 async def execute(notebook, starter, problems: list[Problem],
                   folder: Path, limits: dict) -> dict[str, list[str]]:
     """Run ``notebook`` in a fresh kernel in ``folder``, with the checks.
@@ -340,16 +366,16 @@ async def execute(notebook, starter, problems: list[Problem],
                     # nbclient stores the cell at its index: give it a
                     # place of its own, then take it out again.
                     notebook.cells.append(checks)
-                    await client.async_execute_cell(
-                        checks, len(notebook.cells) - 1)
+                    await run_cell(client, checks, len(notebook.cells) - 1,
+                                   f"the check of {problem.column}", limits)
                     notebook.cells.pop()
                 if index < len(notebook.cells):
-                    await client.async_execute_cell(notebook.cells[index],
-                                                    index)
+                    await run_cell(client, notebook.cells[index], index,
+                                   f"cell {index + 1}", limits)
                 if client.overflowed:
                     raise GradeError(
                         f"its outputs passed {limits['output'] / 1e6:g} MB "
-                        f"(cell {index + 1}); it was stopped")
+                        f"in cell {index + 1}; it was stopped")
         verdicts = {}
         if result_file.is_file():
             for line in result_file.read_text(encoding="utf8").splitlines():
@@ -399,10 +425,9 @@ def grade_notebook(path: Path, relative: str, starters: dict,
             before = digest(copy)
             positions = check_positions(notebook, starters[chapter],
                                         problems[chapter])
-            verdicts = asyncio.run(asyncio.wait_for(
-                execute(notebook, starters[chapter], problems[chapter],
-                        Path(folder), limits),
-                limits["notebook"]))
+            verdicts = asyncio.run(execute(
+                notebook, starters[chapter], problems[chapter], Path(folder),
+                {**limits, "deadline": time.monotonic() + limits["notebook"]}))
             if digest(copy) != before:
                 raise GradeError("it rewrote or deleted its own file while "
                                  "it ran")
@@ -418,14 +443,6 @@ def grade_notebook(path: Path, relative: str, starters: dict,
             result.marks[problem.column] = (
                 f"{status}: {hint}" if hint and status != "not done"
                 else status)
-    except TimeoutError:
-        fail(result, problems, f"it ran past the notebook time limit of "
-                               f"{limits['notebook']} s")
-    except CellTimeoutError as error:
-        cell = re.search(r"cell (\d+)", str(error))
-        fail(result, problems, "a cell ran past the time limit of "
-                               f"{limits['cell']} s" +
-             (f" (cell {int(cell[1]) + 1})" if cell else ""))
     except DeadKernelError:
         fail(result, problems, "its kernel died (exit(), a crash, or out "
                                "of memory)")
