@@ -217,6 +217,7 @@ def build_class(folder: Path, shipped: Path) -> Path:
     ``shipped`` holds the starter notebooks as ``make student`` writes
     them. ``book_tools.benchmarks.grading`` grades the same folder.
     """
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "starters").mkdir()
     for path in sorted(shipped.glob("*.ipynb")):
         shutil.copy(path, folder / "starters" / path.name)
@@ -428,6 +429,14 @@ def test_a_notebook_past_its_own_limit_is_stopped(timed):
     assert result.note.startswith(
         "error: it ran past the notebook time limit of 8 s (in cell ")
     assert result.seconds < 40
+
+
+def test_the_grader_s_cell_is_python():
+    # Without a kernel: the cell the grader runs after each problem.
+    source = grade.grader_source("2.1", "check.problem_2_1(slope, bias)",
+                                 Path("/tmp/verdicts.jsonl"))
+    compile(source, "<grader>", "exec")
+    assert "'check.problem_2_1(slope, bias)'" in source
 
 
 # Bad arguments, from Python, the command line and make.

@@ -203,7 +203,6 @@ def grader_source(column: str, call: str, result_file: Path) -> str:
     return f"""\
 def _grade_class(column, call, result_file):
     import json
-import math
     import autodiff_book.check as module
     try:
         verdict = eval(call, {{**globals(), "check": module}})
