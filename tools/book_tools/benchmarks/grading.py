@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             if result.note:
                 print(f"- {result.path}: {result.note}")
+        print()
+        for result in results:
+            for column, mark in result.marks.items():
+                if not result.note and mark.startswith(("wrong", "error")):
+                    print(f"- {result.path}, {column}: {mark}")
         executed = [r for r in results if r.seconds > 1]
         print(f"\n{len(results)} files, {len(executed)} notebooks "
               f"executed, --jobs {args.jobs}: {wall:.0f} s wall clock, "
