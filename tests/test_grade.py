@@ -29,7 +29,6 @@ import hashlib
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -457,12 +456,11 @@ def test_the_output_may_not_lie_in_the_submissions(tmp_path):
         grade.grade(tmp_path, tmp_path / "grades")
 
 
-def test_the_command_line_names_a_missing_folder(tmp_path):
-    process = subprocess.run(
-        [sys.executable, "-m", "book_tools.grade", str(tmp_path / "no")],
-        capture_output=True, text=True, timeout=120)
-    assert process.returncode == 2
-    assert "SUBMISSIONS must be a folder" in process.stderr
+def test_the_command_line_names_a_missing_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        grade.main([str(tmp_path / "no")])
+    assert stop.value.code == 2
+    assert "SUBMISSIONS must be a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value, message", [
