@@ -910,11 +910,6 @@ _SPLIT_HINTS = {
         "clone() is the parameter tensor itself, which the later updates "
         "change; store parameters.detach().clone()"
     ),
-    "epoch off by one": (
-        "the parameters of a neighbouring epoch: an epoch counted from 1 "
-        "used as an index into a list that counts from 0 (or the other "
-        "way round)"
-    ),
     "measured on validation set": (
         "these are validation MSEs: measure both on the test set"
     ),
@@ -944,11 +939,6 @@ def _split_mistakes(seed: int):
         ("measured on validation set", None,
          test_mses(right, v, right.validation)),
     ]
-    for shift in (1, -1):
-        if 0 <= v + shift < 150:
-            found.append(
-                ("epoch off by one", None, test_mses(right, v + shift))
-            )
     # The second split's halves swapped: the same training set, the test
     # half chooses the epoch and the validation half is measured.
     chosen = _argmin(right.test)
