@@ -798,11 +798,21 @@ def test_problem_2_5_verdicts_in_full():
         "compare the slowest and fastest curves with the effective step "
         "1/(1 - μ)"
     )
+    aliased = (
+        "with these values the curves look like the figure's if the "
+        "momentum buffer is the gradient tensor itself: buffer = "
+        "parameters.grad without clone() is overwritten by grad.zero_() and "
+        "backward(), so each step moves by 2μ times the gradient; keep "
+        "buffer = parameters.grad.clone()"
+    )
+    ((picked, _),) = check._momentum_mistakes()
     for option in check.PROBLEM_2_5_OPTIONS:
         if option == figure:
             hint = ""
         elif max(option) > 1.0:
             hint = grows
+        elif option == picked:
+            hint = aliased
         else:
             hint = compare
         assert str(check.problem_2_5(option)) == says("2.5", hint), option
@@ -810,7 +820,8 @@ def test_problem_2_5_verdicts_in_full():
     # Every wrong option that stays within 0 <= μ <= 1 gets the comparison.
     assert {check.problem_2_5(option).hint
             for option in check.PROBLEM_2_5_OPTIONS
-            if option != figure and max(option) <= 1.0} == {compare}
+            if option not in (figure, picked) and max(option) <= 1.0
+            } == {compare}
     # float32's rounding (and any change beyond the sixth decimal) is
     # forgiven, a change in the sixth decimal is not.
     assert str(check.problem_2_5(torch.tensor(figure))) == says("2.5")

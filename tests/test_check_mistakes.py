@@ -443,3 +443,60 @@ def test_2_4_measured_on_the_validation_set():
     _, validation = split_answers(split_run())[0]
     verdict = check.problem_2_4(measured[-1][1], measured[validation][1])
     assert_hint(verdict, "these are validation MSEs", *secrets_2_4())
+
+
+def momentum_curves(momenta, *, copy_buffer=True):
+    """Problem 2.5's runs, one per momentum, as a student's loop: the
+    full-set loss after each epoch. The runs share the batches, so one
+    loop trains them all, one row of ``parameters`` each."""
+    x, y = load_dataset()
+    mu = torch.tensor(momenta).reshape(-1, 1)
+    parameters = torch.zeros(len(momenta), 2, requires_grad=True)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,
+                        generator=torch.Generator().manual_seed(0))
+    buffer, curves = None, []
+    for _ in range(50):
+        for inputs, targets in loader:
+            if parameters.grad is not None:
+                parameters.grad.zero_()
+            outputs = parameters[:, 0] * inputs + parameters[:, 1]
+            loss = ((outputs - targets) ** 2).mean(dim=0).sum()
+            loss.backward()
+            with torch.no_grad():
+                if buffer is None:
+                    # The mistake: without clone() the buffer is .grad.
+                    buffer = (parameters.grad.clone() if copy_buffer
+                              else parameters.grad)
+                else:
+                    buffer.mul_(mu).add_(parameters.grad)
+                parameters -= 0.001 * buffer
+        with torch.no_grad():
+            outputs = parameters[:, 0] * x + parameters[:, 1]
+            curves.append(((outputs - y) ** 2).mean(dim=0))
+    return torch.stack(curves, dim=1)
+
+
+def test_2_5_a_momentum_buffer_without_clone():
+    # The student runs every offered set and picks the one whose curves
+    # look most like the figure (log scale). With a right momentum that is
+    # the figure's set; with the buffer aliasing .grad, another one.
+    options = check.PROBLEM_2_5_OPTIONS
+    values = [mu for option in options for mu in option]
+
+    def logs(curves):
+        curves = curves.nan_to_num(1e30, 1e30).clamp(1e-30, 1e30)
+        return curves.log().reshape(len(options), 4, -1)
+
+    right = logs(momentum_curves(values))
+    figure = right[options.index(check.problem_2_5_momenta())]
+
+    def picked(curves):
+        distances = (logs(curves) - figure).abs().mean(dim=(1, 2))
+        return options[int(distances.argmin())]
+
+    distances = (right - figure).abs().mean(dim=(1, 2))
+    assert sorted(distances.tolist())[1] > 0.5  # the figure's set stands out
+    mistaken = picked(momentum_curves(values, copy_buffer=False))
+    verdict = check.problem_2_5(mistaken)
+    assert_hint(verdict, "without clone()")
+    assert "0.5, 0.9" not in verdict.hint and "{0" not in verdict.hint

@@ -1198,6 +1198,61 @@ def problem_2_5_momenta() -> tuple[float, ...]:
     return PROBLEM_2_5_OPTIONS[_PROBLEM_2_5_INDEX]
 
 
+@functools.cache
+def _momentum_mistakes() -> tuple[tuple[tuple[float, ...], str], ...]:
+    """The set a mistaken momentum makes a student pick, with its hint.
+
+    A student runs each offered set and picks the one whose curves look
+    like the figure. With the buffer kept as ``buffer = parameters.grad``
+    (no clone) and updated in place, ``grad.zero_()`` and ``backward()``
+    overwrite it, so every step moves by 2 μ times the batch gradient. The
+    runs below (full-set loss after each epoch, η = 0.001, 50 epochs,
+    batches of 32 shuffled by a generator seeded 0) find the set whose
+    mistaken curves lie nearest the figure's, on a logarithmic scale.
+    """
+    from autodiff_book.data import load_dataset
+
+    x, y = (tensor[:, 0] for tensor in load_dataset())
+    sets = [*PROBLEM_2_5_OPTIONS, problem_2_5_momenta()]
+    momenta = torch.tensor([mu for values in sets for mu in values])
+    aliased = torch.arange(len(momenta)) < len(momenta) - 4
+    mu = momenta.reshape(-1, 1)
+    parameters = torch.zeros(len(momenta), 2)
+    buffer, curves = None, []
+    for batches in _batch_order(len(x), 0, 50):
+        for index in batches:
+            residual = parameters[:, :1] * x[index] + parameters[:, 1:]
+            residual = residual - y[index]
+            gradient = torch.stack(
+                [(2 * residual * x[index]).mean(dim=1),
+                 (2 * residual).mean(dim=1)],
+                dim=1,
+            )
+            if buffer is None:
+                buffer = gradient
+            else:
+                buffer = torch.where(
+                    aliased[:, None], 2 * mu * gradient, mu * buffer + gradient
+                )
+            parameters = parameters - 0.001 * buffer
+        residual = parameters[:, :1] * x + parameters[:, 1:] - y
+        curves.append((residual**2).mean(dim=1))
+    # Diverged runs count as very far, not as nan.
+    logs = torch.stack(curves, dim=1).nan_to_num(1e30, 1e30).clamp(
+        1e-30, 1e30
+    ).log().reshape(len(sets), 4, -1)
+    distances = (logs[:-1] - logs[-1]).abs().mean(dim=(1, 2))
+    picked = PROBLEM_2_5_OPTIONS[int(distances.argmin())]
+    return ((
+        picked,
+        "with these values the curves look like the figure's if the "
+        "momentum buffer is the gradient tensor itself: buffer = "
+        "parameters.grad without clone() is overwritten by grad.zero_() "
+        "and backward(), so each step moves by 2μ times the gradient; "
+        "keep buffer = parameters.grad.clone()",
+    ),)
+
+
 def problem_2_5(momenta: Sequence[float]) -> Verdict:
     """Which of the six sets of momentum values produced the figure."""
 
@@ -1212,6 +1267,9 @@ def problem_2_5(momenta: Sequence[float]) -> Verdict:
             return "give one of the six sets of the problem, in its order"
         if answer == PROBLEM_2_5_OPTIONS[_PROBLEM_2_5_INDEX]:
             return ""
+        for picked, hint in _momentum_mistakes():
+            if answer == picked:
+                return hint
         if max(answer) > 1.0:
             return "with μ > 1 the loss grows without bound: no such curve"
         return (
