@@ -12,6 +12,7 @@ landing page is read from the built site.
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import re
 from pathlib import Path
@@ -39,6 +40,7 @@ PROBLEMS = sorted(
 )
 
 
+@functools.cache
 def student_text(path: Path) -> str:
     return build_student.student_source(path.read_text("utf8"), path.stem)
 
@@ -127,6 +129,7 @@ def imported(tree: ast.AST) -> set[str]:
     }
 
 
+@functools.cache
 def notebooks() -> dict[str, object]:
     """The student edition of every chapter with a starter cell."""
     found = {}
