@@ -2,7 +2,10 @@
 
 Each ``problem_*`` function takes what a student computed, recomputes the
 reference from closed forms or from the package and the data, and returns a
-``Verdict``: correct, not done yet, or wrong with a hint. A verdict never
+``Verdict``: correct, not done yet, or wrong with a hint. A wrong answer is
+compared with what each mistake students make gives, the mistaken
+procedure run here on the problem's own data (cached, so each runs once),
+and the hint names the mistake it matches. A verdict never
 contains the reference answer, so a starter notebook that calls the checks
 gives nothing away. Answers may be Python numbers or tensors, float32 or
 float64; a number rounded to three decimals, as the problem set reports
