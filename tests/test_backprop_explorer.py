@@ -264,7 +264,11 @@ def test_the_nudge_is_the_engine_difference_quotient(page):
         assert nudge["slope"] == (moved.data - base.data) / h
         assert nudge["exact"] == 5.0  # de/db = a + 2b + 1
     text = driver.find_element("id", "bx-nudge-result").text
-    assert "∂e/∂b = 5" in text
+    assert "∂e/∂b = 5.00000000000;" in text
+    # On a new expression the nudge starts on the input of most paths.
+    explorer_set(driver, expression=1)
+    state = explorer_set(driver, expression=0)
+    assert state["nudge"]["name"] == "b"
 
 
 def narration(driver) -> str:

@@ -347,7 +347,13 @@
     if (changes.nudged !== undefined) { state.nudged = changes.nudged; }
     const rebuild = run === null || run.expr !== expr;
     compute();
-    if (state.nudged === null) { state.nudged = inputNodes()[0].name; }
+    if (state.nudged === null) {
+      // The input with the most paths to the output: the one to watch.
+      const inputs = inputNodes();
+      const paths = inputs.map((node) => run.paths[
+        run.expr.nodes.indexOf(node)]);
+      state.nudged = inputs[paths.indexOf(Math.max(...paths))].name;
+    }
     if (changes.position !== undefined) {
       state.position = Math.max(0, Math.min(changes.position,
                                             run.steps.length));
@@ -569,9 +575,12 @@
     $("bx-h-power").textContent = fmt(Math.log10(h), 2);
     hInput.setAttribute("aria-valuetext", `h = ${fmt(h, 2)}`);
     const outName = expr.nodes[out].name;
+    // Twelve digits, trailing zeros kept: the quotient's error shows.
+    const long = (v) => (Number.isFinite(v)
+      ? v.toPrecision(12).replace(/-/g, "−") : String(v));
     $("bx-nudge-result").textContent = `(${outName}(${name} + h) − `
-      + `${outName}) / h = ${fmt(slope, 10)}; the backward pass gives `
-      + `${partial(expr, index)} = ${fmt(exact, 10)}; they differ by `
+      + `${outName}) / h = ${long(slope)}; the backward pass gives `
+      + `${partial(expr, index)} = ${long(exact)}; they differ by `
       + `${fmt(gap, 2)}.`;
     return {name, h, slope, exact};
   }
