@@ -413,6 +413,12 @@ def test_the_page_is_clean_light_and_dark(page, scheme, device):
     assert browser.console_errors(driver) == []
     driver.set_script_timeout(180)  # axe-core is slow on a busy machine
     assert browser.run_axe(driver) == []
+    # No expression makes the page wider than the screen.
+    for index in range(len(EXPRESSIONS)):
+        explorer_set(driver, expression=index, position=3)
+        assert driver.execute_script(
+            "return document.documentElement.scrollWidth"
+            " - document.documentElement.clientWidth") == 0, index
     browser.set_device(driver, "desktop")
     browser.set_color_scheme(driver, "light")
 

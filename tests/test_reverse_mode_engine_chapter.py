@@ -176,10 +176,11 @@ def test_the_explorer_numbers(glued):
     # The forward difference of a quadratic misses by h (d2e/db2 = 2,
     # times h / 2), up to rounding; at h = 1e-12 rounding dominates:
     # about eps * e / h, far more than h.
+    h_small, h_tiny = glued["explorer_h_small"], glued["explorer_h_tiny"]
     small, tiny = glued["explorer_gap_small"], glued["explorer_gap_tiny"]
-    assert small == pytest.approx(1e-4, rel=1e-6)
+    assert small == pytest.approx(h_small, rel=1e-6)
     e = (a + b) * (b + 1)
-    assert 1e3 * 1e-12 < tiny < 100 * sys.float_info.epsilon * e / 1e-12
+    assert 1e3 * h_tiny < tiny < 100 * sys.float_info.epsilon * e / h_tiny
 
 
 def test_the_explorer_stand_in_figure(glued):
