@@ -34,11 +34,12 @@ from autodiff_book.engine import Value
 from autodiff_book.functions import bump
 from book_tools import browser
 from book_tools.project import ROOT
-from tests.widget_pages import widget_page
+from tests.widget_pages import open_lazy_widget, widget_page
 
 PAGE = "book/reverse-mode-engine.html"
 WIDGETS = ROOT / "_widgets"
 RELATIVE = 1e-12
+READY = "window.backpropExplorer && window.backpropExplorer.state"
 
 
 def sum_times_successor(a, b):
@@ -79,7 +80,7 @@ EXPRESSIONS = {
 @pytest.fixture(scope="module")
 def page(built_book):
     """Chromium on the engine chapter of the session's build."""
-    with widget_page(built_book, PAGE) as opened:
+    with widget_page(built_book, PAGE, READY) as opened:
         yield opened
 
 
@@ -330,7 +331,7 @@ def test_a_keyboard_walks_a_full_pass(page):
     from selenium.webdriver.common.keys import Keys
 
     driver, url = page
-    browser.open_page(driver, url)
+    open_lazy_widget(driver, url, READY)
     field = driver.find_element("id", "bx-input-b")
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys("4", Keys.TAB)
@@ -380,7 +381,7 @@ def test_the_page_is_clean_light_and_dark(page, scheme, device):
     browser.set_color_scheme(driver, scheme)
     browser.set_device(driver, device)
     browser.console_errors(driver)
-    browser.open_page(driver, url)
+    open_lazy_widget(driver, url, READY)
     explorer_set(driver, expression=0, position=5)  # mid-backward
     assert driver.execute_script(
         "return document.documentElement.dataset.theme") == scheme
@@ -441,7 +442,18 @@ def test_without_javascript_the_figure_stands_in(page):
     finally:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled",
                                {"value": False})
-        browser.open_page(driver, url)
+        open_lazy_widget(driver, url, READY)
+
+
+def test_the_explorer_loads_only_near_the_screen(page):
+    driver, url = page
+    browser.open_page(driver, url)  # at the top, far from the explorer
+    assert driver.execute_script("""
+        return window.backpropExplorer === undefined
+          && !document.querySelector('script[src*="backprop-explorer"]')
+          && !document.querySelector('link[href*="backprop-explorer"]')""")
+    open_lazy_widget(driver, url, READY)
+    assert driver.find_element("id", "bx-explorer").is_displayed()
 
 
 def test_the_explorer_adds_less_than_25_kb_gzipped(built_book):

@@ -4,7 +4,8 @@ For the explorers under ``_widgets/`` (the notes in ``benchmarks/``):
 serves the built site on 127.0.0.1, opens the page in headless Chromium at
 each width (desktop 1280 px, phone 390 px) and colour scheme, runs a line
 of JavaScript that puts the explorer in the state to show, and saves a PNG
-of the explorer's element alone, named ``<desktop|phone>-<scheme>.png``.
+of the explorer's element alone, named ``<desktop|phone>-<scheme>.png``
+(an explorer that loads lazily is scrolled to and waited for first).
 ``--colours N`` keeps N colours (a third of the bytes at 64, which is
 plenty for flat widget graphics), with Pillow, which matplotlib installs
 as its own dependency.
@@ -20,6 +21,7 @@ Usage (after ``make site``)::
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from book_tools import browser
@@ -29,6 +31,15 @@ SCHEMES = ("light", "dark")
 # Tall enough for a whole explorer: an element screenshot stops at the
 # bottom of the window.
 WINDOW_HEIGHT = 2200
+
+
+def wait_until_shown(element, timeout: float = 30) -> None:
+    """Wait until the explorer's script has revealed ``element``."""
+    end = time.monotonic() + timeout
+    while not element.is_displayed():
+        if time.monotonic() > end:
+            raise TimeoutError("the explorer never showed")
+        time.sleep(0.05)
 
 
 def quantise(path: Path, colours: int) -> None:
@@ -66,9 +77,13 @@ def main() -> int:
                 browser.set_color_scheme(driver, scheme)
                 browser.set_viewport(driver, width, WINDOW_HEIGHT, phone)
                 browser.open_page(driver, base + args.page)
+                root = driver.find_element("id", args.element)
+                # A lazy explorer loads when its place nears the window.
+                driver.execute_script(
+                    "arguments[0].parentNode.scrollIntoView()", root)
+                wait_until_shown(root)
                 if args.state:
                     driver.execute_script(args.state)
-                root = driver.find_element("id", args.element)
                 driver.execute_script(
                     "arguments[0].scrollIntoView({block: 'start'})", root)
                 path = args.out / f"{device}-{scheme}.png"
