@@ -450,7 +450,9 @@ def test_the_explorer_loads_only_near_the_screen(page):
     browser.open_page(driver, url)  # at the top, far from the explorer
     assert driver.execute_script("""
         return window.backpropExplorer === undefined
+          && window.bookWidgets === undefined
           && !document.querySelector('script[src*="backprop-explorer"]')
+          && !document.querySelector('script[src*="widgets.js"]')
           && !document.querySelector('link[href*="backprop-explorer"]')""")
     open_lazy_widget(driver, url, READY)
     assert driver.find_element("id", "bx-explorer").is_displayed()

@@ -3,8 +3,8 @@
 ``tests/test_explorer.py`` (momentum) and ``tests/test_backprop_explorer.py``
 open their page the same way: the session's whole-book build
 (``built_book``), served on 127.0.0.1, in one headless Chromium per test
-module. An explorer that loads lazily (``data-widget-script``, see
-``_widgets/shared/widgets.js``) is scrolled to and waited for.
+module. An explorer that loads lazily (``data-widget-scripts``, see
+book/reverse-mode-engine.md) is scrolled to and waited for.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def open_lazy_widget(driver, url: str, ready: str,
     """
     browser.open_page(driver, url)
     driver.execute_script(
-        "document.querySelector('[data-widget-script]')"
+        "document.querySelector('[data-widget-scripts]')"
         ".scrollIntoView({block: 'center'})")
     end = time.monotonic() + timeout
     while not driver.execute_script(f"return Boolean({ready})"):

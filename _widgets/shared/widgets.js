@@ -8,11 +8,9 @@
  * - reveal(root, fallbackSelector): show the explorer and hide the
  *   static stand-in that the page shows without JavaScript.
  *
- * It also loads explorers lazily: an element with data-widget-script
- * (and data-widget-styles, space-separated) gets those styles, then that
- * script, once it comes within a few screens of the window. A page
- * thus pays for an explorer far down only when the reader heads there,
- * and its first paint waits for none of it.
+ * An explorer far down a page can load lazily: book/reverse-mode-engine.md
+ * shows the few inline lines that fetch its styles, then this file and
+ * its script, once its place nears the window.
  */
 (function () {
   "use strict";
@@ -49,38 +47,6 @@
     document.querySelectorAll(fallbackSelector).forEach(
       (node) => { node.hidden = true; });
   }
-
-  function element(name, attributes) {
-    const node = document.createElement(name);
-    Object.assign(node, attributes);
-    return node;
-  }
-
-  /** The styles (all loaded), then the script of one lazy explorer. */
-  function load(slot) {
-    const styles = (slot.dataset.widgetStyles || "").split(/\s+/)
-      .filter(Boolean).map((href) => new Promise((done) => {
-        const link = element("link", {rel: "stylesheet", href});
-        link.addEventListener("load", done);
-        link.addEventListener("error", done);
-        document.head.appendChild(link);
-      }));
-    Promise.all(styles).then(() => {
-      document.body.appendChild(
-        element("script", {src: slot.dataset.widgetScript}));
-    });
-  }
-
-  document.querySelectorAll("[data-widget-script]").forEach((slot) => {
-    if (!("IntersectionObserver" in window)) { load(slot); return; }
-    const watch = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) {
-        watch.disconnect();
-        load(slot);
-      }
-    }, {rootMargin: "200% 0px"});
-    watch.observe(slot);
-  });
 
   window.bookWidgets = {fmt, svg, svgText, reveal};
 })();
