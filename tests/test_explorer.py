@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -35,17 +34,11 @@ from autodiff_book.data import load_dataset
 from autodiff_book.training import Momentum, linear_model, mean_squared_error
 from book_tools import browser
 from book_tools.project import ROOT
+from tests.widget_pages import widget_page
 
 PAGE = "book/momentum-theory.html"
 WIDGET = ROOT / "_widgets" / "momentum-explorer"
 RELATIVE = 1e-9
-
-
-def fail_or_skip(reason: str) -> None:
-    """Skip on a contributor's machine; fail under CI, which must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +63,8 @@ def curvatures(data64):
 @pytest.fixture(scope="module")
 def page(built_book):
     """Chromium on the momentum page of the session's build."""
-    if browser.find_browser() is None:
-        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
-    if not browser.AXE_JS.is_file():
-        fail_or_skip("no axe-core in node_modules: run `make test` (npm ci)")
-    with (browser.serve(built_book / "_build" / "html") as base,
-          browser.chromium() as driver):
-        browser.open_page(driver, base + PAGE)
-        yield driver, base + PAGE
+    with widget_page(built_book, PAGE) as opened:
+        yield opened
 
 
 def explorer_run(driver, **state) -> dict:

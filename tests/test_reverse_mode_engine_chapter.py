@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from autodiff_book.engine import Value
+from autodiff_book.graph import walk_graph
 from tests.notebooks import glued_values
 from tests.oracles import bump_derivative as f_prime
 from tests.oracles import sigmoid as sigmoid64
@@ -166,5 +167,34 @@ def test_exercise_second_derivative(glued):
     assert glued["exercise_second_second"] == pytest.approx(6 * x)
 
 
+def test_the_explorer_numbers(glued):
+    # e = (a + b)(b + 1): de/db = (b + 1) + (a + b), one share per path.
+    a, b = glued["explorer_a"], glued["explorer_b"]
+    assert glued["explorer_share_c"] == b + 1
+    assert glued["explorer_share_d"] == a + b
+    assert glued["explorer_grad_b"] == a + 2 * b + 1
+    # The forward difference of a quadratic misses by h (d2e/db2 = 2,
+    # times h / 2), up to rounding; at h = 1e-12 rounding dominates:
+    # about eps * e / h, far more than h.
+    h_small, h_tiny = glued["explorer_h_small"], glued["explorer_h_tiny"]
+    small, tiny = glued["explorer_gap_small"], glued["explorer_gap_tiny"]
+    assert small == pytest.approx(h_small, rel=1e-6)
+    e = (a + b) * (b + 1)
+    assert 1e3 * h_tiny < tiny < 100 * sys.float_info.epsilon * e / h_tiny
+
+
+def test_the_explorer_stand_in_figure(glued):
+    # Without JavaScript, a figure of the graph torch records for the
+    # explorer's first expression: two leaves, two additions, a product.
+    assert glued["explorer_static_graph"].startswith("<Figure size")
+    a = torch.tensor(2.0, requires_grad=True)
+    b = torch.tensor(1.0, requires_grad=True)
+    graph = walk_graph((a + b) * (b + 1), names={"a": a, "b": b})
+    kinds = sorted(node.kind for node in graph.nodes)
+    assert kinds == ["AccumulateGrad", "AccumulateGrad", "AddBackward0",
+                     "AddBackward0", "MulBackward0"]
+
+
 def test_every_glued_value_is_checked(glued):
     assert glued.unread() == set()
+

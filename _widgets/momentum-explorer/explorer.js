@@ -27,12 +27,14 @@
  * around the minimum with axes along the eigenvectors, drawn exactly.
  * window.momentumExplorer.result holds the last computed run (the tests
  * read it); window.momentumExplorer.set({rate, momentum, start, steps})
- * sets the controls.
+ * sets the controls. Formatting and SVG helpers come from
+ * _widgets/shared/widgets.js, loaded first.
  */
 (function () {
   "use strict";
 
-  const SVG = "http://www.w3.org/2000/svg";
+  // Shared with the other explorers: _widgets/shared/widgets.js.
+  const {fmt, svg: el, svgText: text, reveal} = window.bookWidgets;
   // A rate within this of 1 is "on the edge" (the chapter's bound itself).
   const EDGE = 1e-9;
   // Same tolerance as quadratic.regime for a double root.
@@ -154,14 +156,6 @@
 
   // ---- Formatting -----------------------------------------------------
 
-  function fmt(value, digits = 3) {
-    if (!Number.isFinite(value)) { return String(value); }
-    if (value !== 0 && (Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5)) {
-      return value.toExponential(digits - 1).replace("-", "−");
-    }
-    return Number(value.toPrecision(digits)).toString().replace("-", "−");
-  }
-
   function stepsPerDecade(factor) {
     return Math.log(10) / Math.abs(Math.log(factor));
   }
@@ -215,14 +209,14 @@
              aria-labelledby="mx-surface-name mx-surface-text"></svg>
         <figcaption id="mx-surface-name">The path over the contour lines
           of the loss; click the plot to start from there.</figcaption>
-        <p class="mx-visually-hidden" id="mx-surface-text"></p>
+        <p class="visually-hidden" id="mx-surface-text"></p>
       </figure>
       <figure class="mx-figure">
         <svg id="mx-loss" viewBox="0 0 ${W} ${H}" role="img"
              aria-labelledby="mx-loss-name mx-loss-text"></svg>
         <figcaption id="mx-loss-name">The loss above its minimum,
           L − L*, at each step (log scale).</figcaption>
-        <p class="mx-visually-hidden" id="mx-loss-text"></p>
+        <p class="visually-hidden" id="mx-loss-text"></p>
       </figure>
     </div>`;
 
@@ -316,21 +310,6 @@
   });
 
   // ---- Drawing --------------------------------------------------------
-
-  function el(name, attributes, parent) {
-    const node = document.createElementNS(SVG, name);
-    for (const [key, value] of Object.entries(attributes)) {
-      node.setAttribute(key, value);
-    }
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
-
-  function text(parent, x, y, content, attributes = {}) {
-    const node = el("text", {x, y, ...attributes}, parent);
-    node.textContent = content;
-    return node;
-  }
 
   /** About `count` round numbers between lo and hi. */
   function ticks(lo, hi, count) {
@@ -573,7 +552,5 @@
   window.momentumExplorer = {set, result: null};
   set({});
   // Shown only now: without JavaScript the chapter's figures stand in.
-  root.hidden = false;
-  document.querySelectorAll(".momentum-explorer-fallback").forEach(
-    (node) => { node.hidden = true; });
+  reveal(root, ".momentum-explorer-fallback");
 })();
