@@ -232,3 +232,23 @@ def test_the_fresh_environment_has_torch_but_not_the_book(colab_base,
     assert process.stdout.split() == [
         "[False,", "False,", "False,", "True,", "True,", "True]"], (
         process.stderr)
+
+
+def test_the_published_branch_s_binder_installs_the_wheel_and_its_data(
+        student_edition, colab_base, tmp_path):
+    # binder/postBuild of the notebooks branch, run as repo2docker runs
+    # it; the package then loads the data set from inside the wheel, its
+    # SHA-256 checked.
+    published = student_edition.parent / "publish"
+    python = fresh_environment(colab_base, tmp_path / "venv")
+    env = kernel_environment(tmp_path)
+    subprocess.run(["bash", str(published / "binder" / "postBuild")],
+                   env={**env, "NB_PYTHON_PREFIX": str(tmp_path / "venv")},
+                   check=True, capture_output=True)
+    probe = ("from autodiff_book import data; x, y = data.load_dataset(); "
+             "print(data.find_data_dir().relative_to("
+             "data.find_data_dir().parents[1]), tuple(x.shape))")
+    process = subprocess.run([str(python), "-c", probe], cwd=tmp_path,
+                             capture_output=True, text=True, env=env)
+    assert process.stdout.split() == ["autodiff_book/dataset", "(1000,",
+                                      "1)"], process.stderr

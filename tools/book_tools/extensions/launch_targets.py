@@ -17,7 +17,7 @@ from sphinx.application import Sphinx
 
 from book_tools import publish
 
-# After sphinx-book-theme's add_launch_buttons (the default, 500).
+# After sphinx-book-theme's add_launch_buttons (priority 501).
 PRIORITY = 600
 LINKS = {"Binder": "binderhub_url", "Colab": "colab_url"}
 
