@@ -267,12 +267,12 @@ def launch_links(html: Path) -> dict[str, list[str]]:
     """The Binder and Colab links of each page of a site, by page."""
     links = {}
     for path in sorted((html / "book").glob("*.html")):
-        page = f"book/{path.stem}"
-        hrefs = re.findall(r'href="([^"]*)"', path.read_text("utf8"))
-        found = [href.replace("&amp;", "&") for href in hrefs
-                 if "mybinder.org" in href or "colab.research" in href]
-        if found:
-            links[page] = found
+        menu = re.search(r'<div class="dropdown dropdown-launch-buttons">'
+                         r'(.*?)</ul>', path.read_text("utf8"), re.DOTALL)
+        if menu:
+            links[f"book/{path.stem}"] = [
+                href.replace("&amp;", "&")
+                for href in re.findall(r'href="([^"]*)"', menu[1])]
     return links
 
 
