@@ -10,6 +10,9 @@
 #   make pdf    print both editions to _build/pdf (book.pdf, problem-set.pdf)
 # And for readers who run the chapters:
 #   make lab    open the chapters as notebooks in Jupyter, as Binder does
+# And for teachers:
+#   make grade SUBMISSIONS=folder  grade a class's notebooks into
+#               _build/grades (it runs the students' code: see README)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -143,6 +146,22 @@ lab: $(VENV)/.lab-installed
 
 clean:
 	rm -rf _build
+
+# Grade a folder of submitted notebooks (book_tools.grade): each one run
+# afresh in its own kernel, its problems checked; _build/grades/grades.csv
+# and one feedback file per notebook. The argument is checked first, before
+# any set-up.
+.PHONY: grade grade-submissions
+grade: grade-submissions $(VENV)/.site-installed
+	$(BIN)/python -m book_tools.grade "$(SUBMISSIONS)"
+
+grade-submissions:
+	@if [ -z "$(SUBMISSIONS)" ]; then \
+	    echo "make grade: set SUBMISSIONS to the folder of submitted" \
+	        "notebooks: make grade SUBMISSIONS=path/to/folder" >&2; exit 2; \
+	elif [ ! -d "$(SUBMISSIONS)" ]; then \
+	    echo "make grade: SUBMISSIONS=$(SUBMISSIONS) is not a folder;" \
+	        "usage: make grade SUBMISSIONS=path/to/folder" >&2; exit 2; fi
 
 # Mutation testing of the package (slow, not part of `make test`):
 # book_tools.audits.mutation runs mutmut 3; benchmarks/mutation.md has the

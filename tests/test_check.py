@@ -92,7 +92,7 @@ def test_problem_1_2_accepts_the_sum_trick_and_refuses_mistakes():
     assert_verdict(
         check.problem_1_2(x, 2 * sigmoid_by_sum_trick(x)),
         "wrong",
-        "zero it first",
+        "backward() ran twice",
     )
     assert_verdict(
         check.problem_1_2(x, sigmoid_by_sum_trick(x)[:-1]),
@@ -316,8 +316,12 @@ def test_problem_2_5_accepts_only_the_figure_s_set():
 NOT_DONE = "replace the ... placeholder with your result and run again"
 FINITE_DIFFERENCE = "not f'(2.0): compare with a finite difference"
 NOT_DERIVATIVE = (
-    "not the derivative at every point: did x.grad keep a previous "
-    "backward pass (zero it first)?"
+    "not the derivative at every point: compare with a finite difference "
+    "at a few points"
+)
+TWICE_1_2 = (
+    "twice the derivative: backward() ran twice and .grad adds up; zero "
+    "x.grad (or make x afresh) before backward()"
 )
 ADDED = (
     "the gradients of both components were added: .grad accumulates, so "
@@ -330,8 +334,13 @@ SECOND_WRONG = (
     "to differentiate a derivative)"
 )
 FAR = (
-    "far from the trained line: are predictions and targets both of shape "
-    "(N, 1), and is the update under torch.no_grad()?"
+    "far from the trained line: go through the loop step by step (zero the "
+    "gradients, predict, the MSE, backward(), the update under "
+    "torch.no_grad()) and check η and the number of epochs"
+)
+FLAT = (
+    "predictions of shape (N,) against targets of shape (N, 1): their "
+    "difference broadcasts to (N, N); give both the same shape"
 )
 CURVE_DIFFERS = (
     "the curve differs from this run: keep loss.item() of every batch, in "
@@ -348,8 +357,13 @@ OTHER_EPOCHS = (
 )
 FINAL_WRONG = "the final parameters' test MSE is not right"
 BEST_WRONG = (
-    "the best-validation parameters' test MSE is not right: did you store a "
-    "copy (clone) of the parameters each epoch?"
+    "the best-validation parameters' test MSE is not right: measure a copy "
+    "(clone) of the parameters after the epoch of lowest validation MSE on "
+    "the test set"
+)
+MIXED = (
+    "one answer counts epochs from 0, the other from 1: use the same "
+    "convention for both"
 )
 
 
@@ -445,7 +459,10 @@ def part_one_cases():
     other = "a derivative with respect to the other variable"
     sign = "the sign is off: check the chain rule through (5 - x)"
     itself = "that is f(2.0) itself: read x.grad after backward()"
-    transpose = "this is the transpose of the gradient: check the indices"
+    transpose = (
+        "this is the transpose of the gradient: entry [i, j] is the "
+        "derivative by A[i, j] (and f is trace(A @ A), not trace(A.T @ A))"
+    )
     zeroed = (
         "the first derivative is 0: you kept a reference to x.grad and "
         "zeroed it; keep a copy (clone) or use autograd.grad"
@@ -564,7 +581,7 @@ def test_problem_1_2_verdicts_in_full():
         ((x, sigma + 9e-6), "that is the sigmoid itself, not its derivative"),
         ((x, sigma + 2e-5), NOT_DERIVATIVE),
         ((x, right + 2e-5), NOT_DERIVATIVE),
-        ((x, 2 * right), NOT_DERIVATIVE),
+        ((x, 2 * right), TWICE_1_2),
         ((x, right[:-1]), "derivative should have shape (100,), got (99,)"),
         ((x, "abc"), "derivative should be a tensor, got str"),
         (("abc", right), "x should be a tensor, got str"),
@@ -691,7 +708,7 @@ def test_problem_2_2_verdicts_in_full():
         (nudged(1.1), CURVE_DIFFERS),
         (nudged(-1.1), CURVE_DIFFERS),
         (losses[::-1], CURVE_DIFFERS),
-        (broadcast, BROADCAST),
+        (broadcast, FLAT),
         (with_last(1.05 * top), BROADCAST),
         (with_last(top), CURVE_DIFFERS),
         (with_last(2 * top, before=0.0), BROADCAST),
@@ -726,9 +743,9 @@ def test_problem_2_3_verdicts_in_full():
         ((float(t), torch.tensor(v)), ""),
         ((v, t), swapped),
         ((v + 1, t + 1), swapped),
-        ((t, v + 1), OTHER_EPOCHS),
-        ((t + 1, v), OTHER_EPOCHS),
-        ((t - 1, v + 1), OTHER_EPOCHS),
+        ((t, v + 1), MIXED),
+        ((t + 1, v), MIXED),
+        ((t - 2, v + 1), OTHER_EPOCHS),
         ((t + 2, v + 1), OTHER_EPOCHS),
         ((t + 1, v - 1), OTHER_EPOCHS),
         ((t + 1, v + 2), OTHER_EPOCHS),
@@ -781,11 +798,21 @@ def test_problem_2_5_verdicts_in_full():
         "compare the slowest and fastest curves with the effective step "
         "1/(1 - μ)"
     )
+    aliased = (
+        "with these values the curves look like the figure's if the "
+        "momentum buffer is the gradient tensor itself: buffer = "
+        "parameters.grad without clone() is overwritten by grad.zero_() and "
+        "backward(), so each step moves by 2μ times the gradient; keep "
+        "buffer = parameters.grad.clone()"
+    )
+    ((picked, _),) = check._momentum_mistakes()
     for option in check.PROBLEM_2_5_OPTIONS:
         if option == figure:
             hint = ""
         elif max(option) > 1.0:
             hint = grows
+        elif option == picked:
+            hint = aliased
         else:
             hint = compare
         assert str(check.problem_2_5(option)) == says("2.5", hint), option
@@ -793,7 +820,8 @@ def test_problem_2_5_verdicts_in_full():
     # Every wrong option that stays within 0 <= μ <= 1 gets the comparison.
     assert {check.problem_2_5(option).hint
             for option in check.PROBLEM_2_5_OPTIONS
-            if option != figure and max(option) <= 1.0} == {compare}
+            if option not in (figure, picked) and max(option) <= 1.0
+            } == {compare}
     # float32's rounding (and any change beyond the sixth decimal) is
     # forgiven, a change in the sixth decimal is not.
     assert str(check.problem_2_5(torch.tensor(figure))) == says("2.5")
