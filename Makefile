@@ -57,6 +57,9 @@ preview: $(VENV)/.site-installed
 # starter notebooks that check answers; see book_tools.student.
 #   site      _build/student/html
 #   notebooks _build/student/notebooks (one .ipynb per chapter, and a zip)
+#   publish   _build/publish (both editions' notebooks, the package's wheel:
+#             what .github/workflows/publish.yml pushes to the notebooks
+#             branch, where the launch buttons point; see book_tools.publish)
 student: $(VENV)/.site-installed
 	$(BIN)/python -m book_tools.student . -W -n --keep-going
 

@@ -1,11 +1,15 @@
 """The launch button, followed the way Binder follows it.
 
-Binder builds its image from ``binder/``: the same pins as
-``requirements.txt`` but the CPU-only torch wheel, and ``binder/postBuild``
-to open the ``.md`` chapters as notebooks. The launch button of a built page
-names a path (``urlpath=tree/book/<chapter>.md``); here that path is opened
-in the Jupyter front end Binder serves (Notebook 7, set up in ``.venv`` by
-the same ``postBuild``), in headless Chromium, and a cell is run.
+The repository's ``binder/`` sets up ``make lab`` and a Binder of the
+source branch: the same pins as ``requirements.txt`` but the CPU-only
+torch wheel, and ``binder/postBuild`` to open the ``.md`` chapters as
+notebooks. The sites' launch buttons open the published notebooks instead
+(``book_tools.publish``: ``urlpath=tree/book/<chapter>.ipynb`` from the full
+book, ``tree/problem-set/<chapter>.ipynb`` from the problem-set edition, on
+the notebooks branch). Here the publishing folder the session's build
+wrote is served by the Jupyter front end Binder serves (Notebook 7, in
+``.venv``), opened in headless Chromium at each edition's launch path; a
+full chapter's first cell runs, and the problem set shows its starter.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import jupytext
+import nbformat
 import pytest
 
 from book_tools import browser
@@ -30,6 +34,8 @@ from book_tools.project import ROOT
 
 BINDER = ROOT / "binder"
 CHAPTER = "book/momentum"
+# A chapter that poses problem 1.1, with its self-check.
+STARTER_CHAPTER = "book/derivatives"
 
 
 def requirement_pins(path: Path) -> dict[str, str]:
@@ -93,9 +99,9 @@ def test_post_build_refuses_to_guess_the_environment():
     )
 
 
-def launch_path(built_book: Path, page: str) -> str:
+def launch_path(html_folder: Path, page: str) -> str:
     """The ``urlpath`` that the page's Binder button hands to Jupyter."""
-    html = (built_book / "_build/html" / f"{page}.html").read_text()
+    html = (html_folder / f"{page}.html").read_text()
     (link,) = set(re.findall(r'href="([^"]*urlpath=[^"]*)"', html))
     (path,) = parse_qs(urlsplit(link.replace("&amp;", "&")).query)["urlpath"]
     return path
@@ -107,9 +113,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def jupyter_server(built_book):
-    """Notebook 7 serving the built copy of the project on 127.0.0.1."""
+@pytest.fixture(scope="module")
+def jupyter_server(student_edition):
+    """Notebook 7 serving the published notebooks (the branch Binder
+    launches) on 127.0.0.1."""
     jupyter = Path(sys.executable).with_name("jupyter")
     if shutil.which(str(jupyter)) is None:
         pytest.fail(f"no {jupyter}: run make test, which installs it")
@@ -119,7 +126,7 @@ def jupyter_server(built_book):
             str(jupyter), "notebook", "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={port}",
             f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={built_book}",
+            f"--ServerApp.root_dir={student_edition.parent / 'publish'}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -143,38 +150,72 @@ def jupyter_server(built_book):
         server.wait(timeout=30)
 
 
-def test_the_launch_path_opens_the_chapter_as_a_notebook_that_runs(
-    built_book, jupyter_server
+@pytest.fixture(scope="module")
+def driver():
+    if browser.find_browser() is None:
+        pytest.fail(browser.INSTALL_HINT)
+    with browser.chromium() as chromium:
+        yield chromium
+
+
+def open_notebook(driver, base: str, token: str, path: str, published: Path):
+    """Open a launch path; wait for every code cell; the cells."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    notebook = nbformat.read(published / path.removeprefix("tree/"),
+                             as_version=4)
+    code_cells = [cell for cell in notebook.cells
+                  if cell.cell_type == "code"]
+    driver.get(f"{base}{path}?token={token}")
+    wait = WebDriverWait(driver, 120, poll_frequency=0.5)
+
+    def all_code_cells(driver):
+        found = driver.find_elements(By.CSS_SELECTOR, ".jp-CodeCell")
+        return found if len(found) == len(code_cells) else False
+
+    cells = wait.until(all_code_cells)
+    assert driver.find_elements(By.CSS_SELECTOR, ".jp-FileEditor") == []
+    return cells, code_cells, wait
+
+
+def test_the_full_book_s_launch_opens_its_notebook_that_runs(
+    built_book, student_edition, jupyter_server, driver
 ):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    if browser.find_browser() is None:
-        pytest.fail(browser.INSTALL_HINT)
     base, token = jupyter_server
-    path = launch_path(built_book, CHAPTER)
-    assert path == f"tree/{CHAPTER}.md"
-    source = jupytext.read(built_book / f"{CHAPTER}.md")
-    code_cells = [cell for cell in source.cells if cell.cell_type == "code"]
-    with browser.chromium() as driver:
-        driver.get(f"{base}{path}?token={token}")
-        wait = WebDriverWait(driver, 120, poll_frequency=0.5)
+    path = launch_path(built_book / "_build/html", CHAPTER)
+    assert path == f"tree/book/{Path(CHAPTER).name}.ipynb"
+    cells, _, wait = open_notebook(driver, base, token, path,
+                                   student_edition.parent / "publish")
+    # Run the first code cell, the package's install cell: here (as on
+    # Binder) the package is installed, so it does nothing and says
+    # nothing. The kernel numbers the cell when it has run.
+    cells[0].find_element(By.CSS_SELECTOR, ".jp-InputArea-editor").click()
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(
+        Keys.ENTER
+    ).key_up(Keys.SHIFT).perform()
+    prompt = cells[0].find_element(By.CSS_SELECTOR, ".jp-InputPrompt")
+    wait.until(lambda _: prompt.text.strip() == "[1]:")
+    outputs = cells[0].find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output")
+    assert [output.text for output in outputs] == []
 
-        def all_code_cells(driver):
-            found = driver.find_elements(By.CSS_SELECTOR, ".jp-CodeCell")
-            return found if len(found) == len(code_cells) else False
 
-        cells = wait.until(all_code_cells)
-        assert driver.find_elements(By.CSS_SELECTOR, ".jp-FileEditor") == []
-        # Run the first code cell; the kernel numbers it when it has run.
-        cells[0].find_element(By.CSS_SELECTOR, ".jp-InputArea-editor").click()
-        ActionChains(driver).key_down(Keys.SHIFT).send_keys(
-            Keys.ENTER
-        ).key_up(Keys.SHIFT).perform()
-        prompt = cells[0].find_element(By.CSS_SELECTOR, ".jp-InputPrompt")
-        wait.until(lambda _: prompt.text.strip() == "[1]:")
-        errors = cells[0].find_elements(By.CSS_SELECTOR, "[data-mime-type="
-                                        '"application/vnd.jupyter.stderr"]')
-        assert [error.text for error in errors] == []
+def test_a_problem_set_launch_opens_the_starter_notebook(
+    student_edition, jupyter_server, driver
+):
+    from selenium.webdriver.common.by import By
+
+    base, token = jupyter_server
+    path = launch_path(student_edition / "html", STARTER_CHAPTER)
+    assert path == f"tree/problem-set/{Path(STARTER_CHAPTER).name}.ipynb"
+    cells, code_cells, _ = open_notebook(driver, base, token, path,
+                                         student_edition.parent / "publish")
+    (index,) = [i for i, cell in enumerate(code_cells)
+                if "check.problem_1_1(" in cell.source]
+    driver.execute_script("arguments[0].scrollIntoView()", cells[index])
+    editor = cells[index].find_element(By.CSS_SELECTOR, ".cm-content")
+    assert "check.problem_1_1(" in editor.text

@@ -492,10 +492,13 @@ def test_chapter_downloads_as_md_and_ipynb(reports, page):
 
 @pytest.mark.parametrize("page", NOTEBOOKS)
 def test_binder_button_opens_the_chapter(reports, page):
-    """Launch buttons follow the single repository setting of _config.yml."""
+    """Launch buttons follow the repository setting of _config.yml: the
+    chapter's published notebook (book_tools.publish; tests/test_publishing
+    follows every button of both editions)."""
     repository = urlsplit(CONFIG["repository"]["url"]).path.strip("/")
+    branch = CONFIG["sphinx"]["config"]["book_notebooks_branch"]
     expected = (
         f"{CONFIG['launch_buttons']['binderhub_url']}/v2/gh/{repository}/"
-        f"{CONFIG['repository']['branch']}?urlpath=tree/{page}.md"
+        f"{branch}?urlpath=tree/book/{page.rsplit('/', 1)[-1]}.ipynb"
     )
     assert expected in reports(f"{page}.html")["binder"]

@@ -46,6 +46,9 @@ SHA256 = {
 }
 
 DATA_DIR_ENV = "AUTODIFF_BOOK_DATA"
+# The files' folder inside an installed wheel (pyproject.toml maps data/
+# to the package autodiff_book.dataset).
+PACKAGED_DATA = "dataset"
 
 
 class DataSetError(Exception):
@@ -193,13 +196,19 @@ def find_data_dir() -> Path:
     """Locate the folder that holds the data files.
 
     The environment variable ``AUTODIFF_BOOK_DATA`` wins. Otherwise the
-    repository's ``data/`` next to ``src/`` (the package is installed in
-    editable mode), and failing that the first ``data/`` holding ``X.pt``
-    found walking up from the working directory (a Binder kernel starts in
-    the chapter's folder).
+    package's own ``dataset/`` folder (an installed wheel carries the
+    files there: Colab has no checkout), then the repository's ``data/``
+    next to ``src/`` (the package is installed in editable mode), and
+    failing that the first ``data/`` holding ``X.pt`` found walking up
+    from the working directory (a Binder kernel starts in the chapter's
+    folder). Wherever they are found, ``load_dataset`` checks their
+    SHA-256.
     """
     if os.environ.get(DATA_DIR_ENV):
         return Path(os.environ[DATA_DIR_ENV])
+    packaged = Path(__file__).resolve().parent / PACKAGED_DATA
+    if (packaged / FILE_NAMES[0]).exists():
+        return packaged
     beside_source = Path(__file__).resolve().parents[2] / "data"
     if (beside_source / FILE_NAMES[0]).exists():
         return beside_source

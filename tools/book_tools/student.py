@@ -25,8 +25,11 @@ execution cache), transform the chapters, set ``book_edition: student`` in
 the copy's ``_config.yml``, build it strictly with
 ``python -m book_tools.build`` (the same command and theme as
 ``make site``), copy the site to
-``_build/student/html``, and write the chapters as notebooks without
-outputs to ``_build/student/notebooks/`` plus one zip of them all.
+``_build/student/html``, write the chapters as starter notebooks without
+outputs to ``_build/student/notebooks/`` (``starter_notebooks(root)``)
+plus one zip of them all, and write the publishing folder of both
+editions' notebooks, ``_build/publish`` (``book_tools.publish``), where the
+launch buttons of both sites point.
 
 Usage: ``python -m book_tools.student [ROOT] [jupyter-book flags]``;
 ``make student`` runs it with ``-W -n --keep-going``.
@@ -34,6 +37,7 @@ Usage: ``python -m book_tools.student [ROOT] [jupyter-book flags]``;
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -42,14 +46,21 @@ import time
 import zipfile
 from pathlib import Path
 
-import jupytext
-import nbformat
 import yaml
 
+from book_tools import publish
 from book_tools.project import NOT_COPIED, notebook_pages, page_source
 
 STUDENT = Path("_build") / "student"
+# Where the starter notebooks of the problem-set edition are written (and
+# their zip); book_tools.publish copies them to problem-set/ of the
+# publishing folder. Read it through ``starter_notebooks(root)``.
+STARTER_NOTEBOOKS = STUDENT / "notebooks"
 ZIP_NAME = "autodiff-book-problem-set.zip"
+# The address of the full book from the problem-set site's root, when the
+# two are not side by side in _build/ (the workflow publishes the problem
+# set in a folder of the full site: "..").
+OTHER_URL_ENV = "BOOK_EDITION_OTHER_URL"
 
 # A gated solution, as sphinx-exercise writes it with either fence.
 DIRECTIVE_START = re.compile(r"^(:{3,}|`{3,})\{solution-start\}")
@@ -135,6 +146,8 @@ def set_edition(project: Path) -> None:
     config["title"] = config["title"] + " (problem-set edition)"
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["book_edition"] = "student"
+    if os.environ.get(OTHER_URL_ENV):
+        sphinx["book_edition_other_url"] = os.environ[OTHER_URL_ENV]
     # A guard: should a solution directive ever escape the markers, it is
     # still not rendered.
     sphinx["hide_solutions"] = True
@@ -149,21 +162,22 @@ def transform(project: Path) -> list[Path]:
     return [page_source(project, page) for page in notebook_pages(project)]
 
 
-def write_notebooks(chapters: list[Path], folder: Path) -> list[Path]:
-    """Each chapter as a runnable notebook without outputs, and one zip."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    written = []
-    for chapter in chapters:
-        notebook = jupytext.read(chapter)
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
-                cell.execution_count = None
-        path = folder / f"{chapter.stem}.ipynb"
-        nbformat.write(notebook, path)
-        written.append(path)
+def starter_notebooks(root: Path) -> Path:
+    """The folder of the problem-set edition's starter notebooks."""
+    return Path(root) / STARTER_NOTEBOOKS
+
+
+def write_notebooks(chapters: list[Path], folder: Path,
+                    project: Path) -> list[Path]:
+    """Each transformed chapter as a starter notebook, and one zip.
+
+    The notebooks are the published ones (``book_tools.publish``): no
+    outputs, and a first cell that installs the helper package where it is
+    missing.
+    """
+    written = publish.write_edition(
+        {chapter.stem: chapter.read_text("utf8") for chapter in chapters},
+        folder, "student", project)
     with zipfile.ZipFile(folder / ZIP_NAME, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in written:
             zf.write(path, path.name)
@@ -193,10 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     if html.exists():
         shutil.rmtree(html)
     shutil.copytree(project / "_build" / "html", html)
-    notebooks = write_notebooks(chapters, student / "notebooks")
+    folder = starter_notebooks(root)
+    notebooks = write_notebooks(chapters, folder, project)
+    published = publish.publish(root, folder)
     print(f"[build_student] {html.relative_to(root)}: the site; "
           f"{len(notebooks)} starter notebooks and {ZIP_NAME} in "
-          f"{(student / 'notebooks').relative_to(root)}; "
+          f"{folder.relative_to(root)}; both editions' notebooks in "
+          f"{published.relative_to(root)}; "
           f"{time.perf_counter() - start:.0f} s", flush=True)
     return 0
 
