@@ -246,6 +246,10 @@ def test_the_problem_set_site_sits_beside_the_full_book_s_root():
     # From the problem set's root, the banner's address reaches the root.
     assert PurePosixPath(match[1], other).as_posix().split("/") == [
         match[1], ".."]
+    # And the full book's banners reach the problem set's folder.
+    (full_step,) = [step for step in steps("build")
+                    if step.get("run") == "make site"]
+    assert full_step["env"][build_student.OTHER_URL_ENV] == match[1]
 
 
 def test_the_banner_address_comes_from_the_environment(tmp_path,

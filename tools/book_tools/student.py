@@ -49,6 +49,7 @@ from pathlib import Path
 import yaml
 
 from book_tools import publish
+from book_tools.extensions.edition_banner import OTHER_URL_ENV
 from book_tools.project import NOT_COPIED, notebook_pages, page_source
 
 STUDENT = Path("_build") / "student"
@@ -57,10 +58,6 @@ STUDENT = Path("_build") / "student"
 # publishing folder. Read it through ``starter_notebooks(root)``.
 STARTER_NOTEBOOKS = STUDENT / "notebooks"
 ZIP_NAME = "autodiff-book-problem-set.zip"
-# The address of the full book from the problem-set site's root, when the
-# two are not side by side in _build/ (the workflow publishes the problem
-# set in a folder of the full site: "..").
-OTHER_URL_ENV = "BOOK_EDITION_OTHER_URL"
 
 # A gated solution, as sphinx-exercise writes it with either fence.
 DIRECTIVE_START = re.compile(r"^(:{3,}|`{3,})\{solution-start\}")

@@ -1,83 +1,81 @@
-"""The problem-set edition's banner: which edition this is, and the other.
+"""Each edition's banner: which edition this is, and a link to the other.
 
 ``book_tools.student`` (``make student``) sets ``book_edition: student``
-(and where the full book lives, ``book_edition_other_url``) in the
-student copy's ``_config.yml``; the full book leaves the default,
-``full``, and gets no
-banner. The banner is a ``role="note"`` block at the top of every page's
-article, styled by ``_static/edition.css`` with the theme's own colours, so
-both light and dark mode keep their contrast.
+in the student copy's ``_config.yml``; the full book leaves the default,
+``full``. Every page of either edition opens with a ``role="note"`` banner
+that names its edition and links the same page of the other one, styled
+in ``_static/custom.css`` with the theme's own colours, so both light and
+dark mode keep their contrast.
+
+Where the other edition lives, from this site's root:
+``book_edition_other_url`` in the Sphinx config, else the environment
+variable ``BOOK_EDITION_OTHER_URL`` (the publishing workflow sets it: the
+problem set is published in ``problem-set/`` of the full site), else the
+two sites side by side in ``_build/`` (``html`` and ``student/html``).
+The variable is read when a page is written: ``make site`` does not
+notice a change of it alone (the workflow builds a fresh clone).
 """
 
 from __future__ import annotations
 
 import html
+import os
 import posixpath
 
 from sphinx.application import Sphinx
 
-BANNER = (
-    '<div class="edition-banner" role="note">'
-    "<p><strong>Problem-set edition.</strong> The problems are posed here "
-    "without their solutions; each chapter downloads as a starter notebook "
-    "whose self-checks tell you whether your answer is right. "
-    '<a href="{url}">Read the full book, with the solutions</a>.</p>'
-    "</div>"
-)
-
-CSS = """\
-.edition-banner {
-  border-left: 4px solid var(--pst-color-primary);
-  background: var(--pst-color-surface);
-  color: var(--pst-color-text-base);
-  padding: 0.5rem 1rem;
-  margin-bottom: 1.5rem;
-  border-radius: 0.25rem;
+BANNERS = {
+    "student": (
+        '<div class="edition-banner" role="note">'
+        "<p><strong>Problem-set edition.</strong> The problems are posed "
+        "here without their solutions; each chapter downloads as a starter "
+        "notebook whose self-checks tell you whether your answer is right. "
+        '<a href="{url}">Read the full book, with the solutions</a>.</p>'
+        "</div>"
+    ),
+    "full": (
+        '<div class="edition-banner" role="note">'
+        "<p><strong>Full edition,</strong> with the solutions. "
+        '<a href="{url}">The problem-set edition</a> poses the same '
+        "problems without them, with starter notebooks that check your "
+        "answers.</p>"
+        "</div>"
+    ),
 }
-.edition-banner p { margin: 0; }
-/* The theme's link colour is made for the page background; on the
-   banner's surface colour the text colour keeps the contrast (WCAG AA). */
-.edition-banner a {
-  color: var(--pst-color-text-base);
-  text-decoration: underline;
-}
-"""
+OTHER_URL_ENV = "BOOK_EDITION_OTHER_URL"
+# The other edition's root from this one's, both built into _build/.
+SIDE_BY_SIDE = {"student": "../../html", "full": "../student/html"}
 
 
-def add_banner(app: Sphinx, pagename: str, templatename: str,
-               context: dict, doctree) -> None:
-    """Put the banner first in the body of every page of the student site."""
-    if app.config.book_edition != "student" or "body" not in context:
-        return
-    other = app.config.book_edition_other_url.rstrip("/")
+def other_edition_url(edition: str, configured: str) -> str:
+    """The other edition's root, relative to this site's root or absolute."""
+    return (configured or os.environ.get(OTHER_URL_ENV)
+            or SIDE_BY_SIDE[edition])
+
+
+def banner(edition: str, other: str, pagename: str) -> str:
+    """The banner of ``pagename``, linking that page in the other edition."""
+    other = other.rstrip("/")
     # A relative address climbs out of this page's folder first.
     if "://" not in other:
         depth = pagename.count("/")
         other = posixpath.join(*([".."] * depth), other) if depth else other
-    url = f"{other}/{pagename}.html"
-    context["body"] = BANNER.format(url=html.escape(url)) + context["body"]
+    return BANNERS[edition].format(url=html.escape(f"{other}/{pagename}.html"))
 
 
-def write_css(app: Sphinx, exception) -> None:
-    """Write the banner's stylesheet into the student site."""
-    if exception is None and app.config.book_edition == "student" and (
-        app.builder.format == "html"
-    ):
-        path = app.outdir / "_static" / "edition.css"
-        path.write_text(CSS, encoding="utf8")
-
-
-def builder_inited(app: Sphinx) -> None:
-    if app.config.book_edition == "student":
-        app.add_css_file("edition.css")
+def add_banner(app: Sphinx, pagename: str, templatename: str,
+               context: dict, doctree) -> None:
+    """Put the edition's banner first in the body of every page."""
+    edition = app.config.book_edition
+    if edition not in BANNERS or "body" not in context:
+        return
+    other = other_edition_url(edition, app.config.book_edition_other_url)
+    context["body"] = banner(edition, other, pagename) + context["body"]
 
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("book_edition", "full", "html")
-    # From the student site's root to the full site's root: side by side
-    # in _build/ (student/html next to html) unless set otherwise.
-    app.add_config_value("book_edition_other_url", "../../html", "html")
-    app.connect("builder-inited", builder_inited)
+    # Empty: from the environment, or side by side (other_edition_url).
+    app.add_config_value("book_edition_other_url", "", "html")
     app.connect("html-page-context", add_banner)
-    app.connect("build-finished", write_css)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
