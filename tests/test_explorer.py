@@ -24,34 +24,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
 import torch
 
 from autodiff_book import quadratic
-from autodiff_book.data import load_dataset
 from autodiff_book.training import Momentum, linear_model, mean_squared_error
 from book_tools import browser
 from book_tools.project import ROOT
+from tests.browser_checks import require_chromium
 
 PAGE = "book/momentum-theory.html"
 WIDGET = ROOT / "_widgets" / "momentum-explorer"
 RELATIVE = 1e-9
-
-
-def fail_or_skip(reason: str) -> None:
-    """Skip on a contributor's machine; fail under CI, which must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def data64():
-    x, y = load_dataset()
-    return x.double(), y.double()
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +56,7 @@ def curvatures(data64):
 @pytest.fixture(scope="module")
 def page(built_book):
     """Chromium on the momentum page of the session's build."""
-    if browser.find_browser() is None:
-        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
-    if not browser.AXE_JS.is_file():
-        fail_or_skip("no axe-core in node_modules: run `make test` (npm ci)")
+    require_chromium()
     with (browser.serve(built_book / "_build" / "html") as base,
           browser.chromium() as driver):
         browser.open_page(driver, base + PAGE)
