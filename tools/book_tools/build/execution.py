@@ -80,7 +80,11 @@ async def execute(
     settings = chapter.notebook.metadata.get("execution", {})
     async with slots:
         print(f"[build_book] start {chapter.path.name} ({why})", flush=True)
-        with tempfile.TemporaryDirectory() as temporary:
+        # A kernel that exits late may still write into the folder (its
+        # sockets) while it is removed: leave such leftovers in /tmp
+        # rather than fail a build whose chapter ran.
+        with tempfile.TemporaryDirectory(
+                ignore_cleanup_errors=True) as temporary:
             in_temp = config.get("nb_execution_in_temp", False)
             client = NotebookClient(
                 chapter.notebook,
