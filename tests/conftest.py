@@ -18,6 +18,7 @@ import pytest
 
 from book_tools.project import build, build_report, copy_project
 from tests import notebooks
+from tests.oracles import float64_data
 
 # The session's build: its project folder, or the failure it ended with
 # (kept, so that the chapter tests report it instead of building again).
@@ -87,3 +88,9 @@ def student_edition(tmp_path_factory) -> Path:
     assert process.returncode == 0, (
         process.stdout[-6000:] + process.stderr[-6000:])
     return project / "_build" / "student"
+
+
+@pytest.fixture(scope="session")
+def data64():
+    """The problem set's data set in float64: two (N, 1) tensors."""
+    return float64_data()

@@ -158,3 +158,18 @@ def glued_markdown(glued: GluedValues, name: str) -> str:
         == name
     ]
     return text
+
+
+def page_checks(name: str, markers: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(source, printed text) of each code cell of chapter ``name`` that
+    compares tensors: its source holds one of ``markers`` (such as
+    ``"allclose"``). The chapter prints each comparison's verdict."""
+    checks = []
+    for cell in executed_chapter(name).cells:
+        source = cell.get("source", "")
+        if cell.cell_type != "code" or not any(m in source for m in markers):
+            continue
+        checks.append((source, "".join(
+            output.get("data", {}).get("text/plain", "")
+            for output in cell.get("outputs", []))))
+    return checks

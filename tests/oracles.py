@@ -9,12 +9,28 @@ check it against the same oracle, and a fix to an oracle reaches them all.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+
+from autodiff_book.data import load_dataset
+
+# The data in the oracles' precision.
+
+
+@functools.cache
+def float64_data() -> tuple[torch.Tensor, torch.Tensor]:
+    """The problem set's data set in float64: two (N, 1) tensors.
+
+    Read once per test run; no test changes them in place.
+    """
+    x, y = load_dataset()
+    return x.double(), y.double()
+
 
 # Oracles: closed forms in plain floats (float64).
 
@@ -105,3 +121,31 @@ def assert_rounds_like(glued: dict, oracles: dict, name: str) -> None:
     """The three decimals a reader sees are the closed form's."""
     closed, _ = oracles[name]
     assert f"{glued[name]:.3f}" == f"{closed:.3f}", name
+
+
+def oracle_table_tests(oracles: dict, *, agree: dict, match: dict,
+                       rounded: list[str] | None = None) -> tuple:
+    """The three tests of a chapter's table of oracles, parametrized.
+
+    A chapter test module assigns them to names that start with ``test_``
+    (pytest collects them there, with that module's ``glued`` fixture):
+    the closed form agrees with the finite difference (``agree``: the
+    tolerance of ``pytest.approx``), the glued value matches the closed
+    form (``match``), and the values named in ``rounded`` (default: all)
+    show the closed form's three decimals.
+    """
+    every_name = pytest.mark.parametrize("name", sorted(oracles))
+
+    @every_name
+    def closed_form_agrees(name):
+        assert_closed_form_agrees(oracles, name, **agree)
+
+    @every_name
+    def glued_matches(glued, name):
+        assert_glued_matches(glued, oracles, name, **match)
+
+    @pytest.mark.parametrize("name", sorted(rounded or oracles))
+    def rounds_like(glued, name):
+        assert_rounds_like(glued, oracles, name)
+
+    return closed_form_agrees, glued_matches, rounds_like

@@ -21,7 +21,6 @@ saying how to install it; under CI (``CI=true``) they fail instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.request
@@ -32,6 +31,7 @@ import yaml
 
 from book_tools import browser
 from book_tools.project import ROOT, notebook_pages, toc_pages
+from tests.browser_checks import require_chromium
 
 CHAPTERS = toc_pages()
 # Pages Sphinx writes besides the chapters: the root redirect, search, index.
@@ -127,13 +127,6 @@ return {
 """
 
 
-def fail_or_skip(reason: str) -> None:
-    """Skip on a contributor's machine; fail under CI, which must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def site(built_book):
     """Base URL of the built site, served on 127.0.0.1 for the session."""
@@ -146,10 +139,7 @@ def site(built_book):
 @pytest.fixture(scope="session")
 def chrome():
     """One headless Chromium for the session (skips or fails if absent)."""
-    if browser.find_browser() is None:
-        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
-    if not browser.AXE_JS.is_file():
-        fail_or_skip("no axe-core in node_modules: run `make test` (npm ci)")
+    require_chromium()
     with browser.chromium() as driver:
         yield driver
 

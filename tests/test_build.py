@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 import shutil
 import subprocess
@@ -49,36 +50,48 @@ def small_book(tmp_path, page: str) -> tuple:
     return project
 
 
-def test_a_failing_cell_fails_the_build(tmp_path):
-    project = small_book(
-        tmp_path,
-        NOTEBOOK_HEADER
-        + "# Probe\n"
-        + "```{code-cell} ipython3\nraise RuntimeError('probe')\n```\n",
-    )
-    process = build(project)
+PROBE_PAGES = {
+    "failing cell": NOTEBOOK_HEADER + "# Probe\n"
+    + "```{code-cell} ipython3\nraise RuntimeError('probe')\n```\n",
+    "broken reference": "# Probe\n\nSee {ref}`no-such-label-anywhere`.\n",
+    "healthy": NOTEBOOK_HEADER
+    + "# Probe\n```{code-cell} ipython3\n1 + 1\n```\n",
+}
+
+
+@pytest.fixture(scope="module")
+def probe_builds(tmp_path_factory) -> dict:
+    """Each probe page built strictly in its own small book.
+
+    The three builds are independent (own copy, own cache) and each is
+    one Python process with a kernel or Sphinx waiting much of the time:
+    they run side by side. Returns probe name -> the finished process.
+    """
+    projects = {name: small_book(tmp_path_factory.mktemp("probe"), page)
+                for name, page in PROBE_PAGES.items()}
+    with concurrent.futures.ThreadPoolExecutor(len(projects)) as pool:
+        running = {name: pool.submit(build, project)
+                   for name, project in projects.items()}
+        return {name: job.result() for name, job in running.items()}
+
+
+def test_a_failing_cell_fails_the_build(probe_builds):
+    process = probe_builds["failing cell"]
     assert process.returncode != 0
     assert "probe" in process.stdout + process.stderr
 
 
-def test_a_broken_cross_reference_fails_the_build(tmp_path):
-    project = small_book(
-        tmp_path, "# Probe\n\nSee {ref}`no-such-label-anywhere`.\n"
-    )
-    process = build(project)
+def test_a_broken_cross_reference_fails_the_build(probe_builds):
+    process = probe_builds["broken reference"]
     assert process.returncode != 0
     assert re.search(
         r"no-such-label-anywhere", process.stdout + process.stderr
     )
 
 
-def test_a_healthy_probe_page_builds(tmp_path):
+def test_a_healthy_probe_page_builds(probe_builds):
     """The two failures above come from the probes, not from the setup."""
-    project = small_book(
-        tmp_path,
-        NOTEBOOK_HEADER + "# Probe\n```{code-cell} ipython3\n1 + 1\n```\n",
-    )
-    process = build(project)
+    process = probe_builds["healthy"]
     assert process.returncode == 0, process.stdout[-3000:]
 
 
@@ -99,8 +112,10 @@ def test_the_site_builds_with_pip_alone(tmp_path, built_book):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     install = subprocess.run(
+        # No byte-compiling of every installed module (torch alone has
+        # thousands): the build compiles the few it imports.
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "-r", "requirements.txt"],
+         "--no-compile", "-r", "requirements.txt"],
         cwd=project, capture_output=True, text=True, timeout=1200,
     )
     assert install.returncode == 0, install.stderr[-3000:]

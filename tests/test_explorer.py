@@ -30,7 +30,6 @@ import pytest
 import torch
 
 from autodiff_book import quadratic
-from autodiff_book.data import load_dataset
 from autodiff_book.training import Momentum, linear_model, mean_squared_error
 from book_tools import browser
 from book_tools.project import ROOT
@@ -39,12 +38,6 @@ from tests.widget_pages import widget_page
 PAGE = "book/momentum-theory.html"
 WIDGET = ROOT / "_widgets" / "momentum-explorer"
 RELATIVE = 1e-9
-
-
-@pytest.fixture(scope="module")
-def data64():
-    x, y = load_dataset()
-    return x.double(), y.double()
 
 
 @pytest.fixture(scope="module")

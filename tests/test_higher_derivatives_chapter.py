@@ -12,12 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.notebooks import executed_chapter, glued_values
+from tests.notebooks import glued_values, page_checks
 from tests.oracles import (
-    assert_closed_form_agrees,
-    assert_glued_matches,
-    assert_rounds_like,
     central_difference,
+    oracle_table_tests,
     sigmoid,
     sigmoid_derivative,
     sigmoid_second_derivative,
@@ -46,20 +44,11 @@ def glued() -> dict:
     return glued_values("higher-derivatives")
 
 
-@pytest.mark.parametrize("name", sorted(ORACLES))
-def test_closed_form_agrees_with_finite_difference(name):
-    assert_closed_form_agrees(ORACLES, name, abs=1e-7)
-
-
-@pytest.mark.parametrize("name", sorted(ORACLES))
-def test_glued_answer_matches_oracle(glued, name):
-    # float32 in the chapter: agreement to a few units in the 7th digit.
-    assert_glued_matches(glued, ORACLES, name, abs=1e-6)
-
-
-@pytest.mark.parametrize("name", sorted(ORACLES))
-def test_glued_answer_rounds_like_oracle(glued, name):
-    assert_rounds_like(glued, ORACLES, name)
+(test_closed_form_agrees_with_finite_difference,
+ # float32 in the chapter: agreement to a few units in the 7th digit.
+ test_glued_answer_matches_oracle,
+ test_glued_answer_rounds_like_oracle) = oracle_table_tests(
+    ORACLES, agree={"abs": 1e-7}, match={"abs": 1e-6})
 
 
 def test_chapter_uses_the_problem_input(glued):
@@ -126,18 +115,10 @@ def test_size_of_the_hessian_never_formed(glued):
 
 def test_every_check_on_the_page_holds():
     """Each visible cell that compares tensors printed True, never False."""
-    checks = 0
-    for cell in executed_chapter("higher-derivatives").cells:
-        source = cell.get("source", "")
-        if cell.cell_type != "code" or "allclose" not in source:
-            continue
-        text = "".join(
-            output.get("data", {}).get("text/plain", "")
-            for output in cell.get("outputs", [])
-        )
+    checks = page_checks("higher-derivatives", ("allclose",))
+    for source, text in checks:
         assert "True" in text and "False" not in text, source
-        checks += 1
-    assert checks >= 7
+    assert len(checks) >= 7
 
 
 def test_exercise_power_iteration(glued):

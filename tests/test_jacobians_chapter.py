@@ -16,15 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.notebooks import executed_chapter, glued_values
+from tests.notebooks import glued_values, page_checks
+from tests.oracles import central_difference as central
 from tests.oracles import (
-    assert_closed_form_agrees,
-    assert_glued_matches,
-    assert_rounds_like,
+    oracle_table_tests,
     sigmoid,
     sigmoid_derivative,
 )
-from tests.oracles import central_difference as central
 
 # The inputs of the problem set.
 X, Y = 1.376, 2.123
@@ -100,22 +98,12 @@ def glued() -> dict:
     return glued_values("jacobians")
 
 
-@pytest.mark.parametrize("name", sorted(ORACLES))
-def test_closed_form_agrees_with_finite_difference(name):
-    assert_closed_form_agrees(ORACLES, name, rel=1e-8)
-
-
-@pytest.mark.parametrize("name", sorted(ORACLES))
-def test_glued_answer_matches_oracle(glued, name):
-    # The chapter computes in float32, as the problem set does.
-    assert_glued_matches(glued, ORACLES, name, rel=1e-6)
-
-
-@pytest.mark.parametrize(
-    "name", ["vector_df1_dx", "vector_df2_dy", "trace_grad_01"]
-)
-def test_reported_answer_rounds_like_oracle(glued, name):
-    assert_rounds_like(glued, ORACLES, name)
+(test_closed_form_agrees_with_finite_difference,
+ # The chapter computes in float32, as the problem set does.
+ test_glued_answer_matches_oracle,
+ test_reported_answer_rounds_like_oracle) = oracle_table_tests(
+    ORACLES, agree={"rel": 1e-8}, match={"rel": 1e-6},
+    rounded=["vector_df1_dx", "vector_df2_dy", "trace_grad_01"])
 
 
 def shape(matrix: list[list[float]]) -> tuple[int, ...]:
@@ -155,20 +143,10 @@ def test_dual_number_carries_the_sigmoid_value(glued):
 
 def test_every_check_on_the_page_holds():
     """Each visible cell that compares tensors printed True, never False."""
-    checks = 0
-    for cell in executed_chapter("jacobians").cells:
-        source = cell.get("source", "")
-        if cell.cell_type != "code" or not (
-            "allclose" in source or "torch.equal" in source
-        ):
-            continue
-        text = "".join(
-            output.get("data", {}).get("text/plain", "")
-            for output in cell.get("outputs", [])
-        )
+    checks = page_checks("jacobians", ("allclose", "torch.equal"))
+    for source, text in checks:
         assert "True" in text and "False" not in text, source
-        checks += 1
-    assert checks >= 8
+    assert len(checks) >= 8
 
 
 def test_the_short_sigmoid_breaks_where_the_package_s_does_not(glued):

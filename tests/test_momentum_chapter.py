@@ -22,6 +22,7 @@ from autodiff_book.check import PROBLEM_2_5_OPTIONS
 from autodiff_book.data import load_dataset
 from autodiff_book.training import Momentum, PathRecorder, train_linear_model
 from tests.notebooks import BOOK, executed_chapter, glued_values
+from tests.oracles import float64_data
 
 LEARNING_RATE = 0.001
 EPOCHS = 50
@@ -108,8 +109,8 @@ def optim_path(momentum: float, epochs: int = EPOCHS,
 
 
 def data64():
-    x, y = load_dataset()
-    return x[:, 0].double().numpy(), y[:, 0].double().numpy()
+    """The data in float64 as two flat NumPy arrays."""
+    return tuple(t[:, 0].numpy() for t in float64_data())
 
 
 def closed_form_hessian(x):

@@ -10,7 +10,6 @@ browser tests do.
 from __future__ import annotations
 
 import html as html_lib
-import os
 import re
 import subprocess
 import sys
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from book_tools import browser
 from book_tools.project import toc_pages
+from tests.browser_checks import fail_or_skip, require_chromium
 
 pytestmark = pytest.mark.build
 
@@ -33,21 +32,25 @@ LEFT_MARGIN, RIGHT_MARGIN = 0.75 * 72, 0.75 * 72
 OVERHANG = 2.0
 
 
-def fail_or_skip(reason: str) -> None:
-    """Skip on a contributor's machine; fail under CI, which must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
+def make_pdfs(jobs: dict[str, tuple[Path, Path, str]]) -> dict[str, Path]:
+    """Run book_tools.pdf as `make pdf` does, all jobs at once.
 
-
-def make_pdf(site: Path, output: Path, edition: str) -> Path:
-    """Run book_tools.pdf as `make pdf` does; return the PDF."""
-    process = subprocess.run(
-        [sys.executable, "-m", "book_tools.pdf", str(site), str(output),
-         "--edition", edition],
-        capture_output=True, text=True, timeout=900)
-    assert process.returncode == 0, process.stdout + process.stderr
-    return output
+    ``jobs``: name -> (site, output, edition). Each job is a Chromium of
+    its own; they run side by side (on two cores, the two PDFs of a
+    session take about the time of the longer one instead of the sum).
+    Returns name -> the PDF.
+    """
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "book_tools.pdf", str(site),
+             str(output), "--edition", edition],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for name, (site, output, edition) in jobs.items()
+    }
+    for process in processes.values():
+        output, _ = process.communicate(timeout=900)
+        assert process.returncode == 0, output
+    return {name: output for name, (_, output, _) in jobs.items()}
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +65,14 @@ def sites(built_book, student_edition) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def pdfs(sites, tmp_path_factory) -> dict[str, Path]:
     """Both PDFs, printed once per session."""
-    if browser.find_browser() is None:
-        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
+    require_chromium(axe=False)
     folder = tmp_path_factory.mktemp("pdf")
-    return {
-        "book": make_pdf(sites["book"], folder / "book.pdf",
-                         "The full book, with solutions"),
-        "problem-set": make_pdf(sites["problem-set"],
-                                folder / "problem-set.pdf", "Problem set"),
-    }
+    return make_pdfs({
+        "book": (sites["book"], folder / "book.pdf",
+                 "The full book, with solutions"),
+        "problem-set": (sites["problem-set"], folder / "problem-set.pdf",
+                        "Problem set"),
+    })
 
 
 def page_texts(pdf: Path) -> list[str]:

@@ -19,14 +19,12 @@ import torch
 from torch.func import grad, hessian
 
 from autodiff_book import quadratic
-from autodiff_book.data import load_dataset
 from autodiff_book.training import Momentum, train_linear_model
 
 
 @pytest.fixture(scope="module")
-def data():
-    x, y = load_dataset()
-    return x.double(), y.double()
+def data(data64):
+    return data64
 
 
 @pytest.fixture(scope="module")

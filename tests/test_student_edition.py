@@ -39,13 +39,13 @@ from book_tools import browser, publish
 from book_tools import student as build_student
 from book_tools.extensions.edition_banner import banner
 from book_tools.project import ROOT, notebook_pages, toc_pages
+from tests.browser_checks import require_chromium
 from tests.oracles import (
     bump_derivative,
     plain_sgd,
     sigmoid_derivative,
     sigmoid_second_derivative,
 )
-from tests.test_browser import fail_or_skip
 from tests.test_chapter_sources import reader_view_problems
 
 PROBLEMS = ("1.1", "1.2", "1.3", "1.4", "1.5",
@@ -530,10 +530,7 @@ VIEWS = [("light", "desktop"), ("dark", "desktop"), ("light", "phone")]
 @pytest.fixture(scope="session")
 def student_reports(student_edition):
     """What each page of the student site shows, per view, measured once."""
-    if browser.find_browser() is None:
-        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
-    if not browser.AXE_JS.is_file():
-        fail_or_skip("no axe-core in node_modules: run `make test` (npm ci)")
+    require_chromium()
     html = student_edition / "html"
     reports = {}
     with browser.serve(html) as base, browser.chromium() as driver:

@@ -31,12 +31,6 @@ def data():
     return load_dataset()
 
 
-@pytest.fixture(scope="module")
-def data64(data):
-    x, y = data
-    return x.double(), y.double()
-
-
 def seeded_batches(x, y, batch_size, seed):
     """The loader train_linear_model builds, written again here."""
     return DataLoader(

@@ -13,7 +13,6 @@ fatal. The probes show that the check fails when such an error returns.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ import pytest
 from sphinx_external_toc.events import ensure_index_file
 
 from book_tools.project import ROOT, toc_pages
+from tests.browser_checks import fail_or_skip
 
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 INSTALL_HINT = (
@@ -48,11 +48,6 @@ class NuCheckerWarning(UserWarning):
     """A warning of the Nu Html Checker: reported, not fatal."""
 
 
-def fail_or_skip(reason: str) -> None:
-    """Skip on a contributor's machine; fail under CI, which must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
 
 
 def nu_check(java: str, paths: list[Path]) -> dict[Path, list[dict]]:

@@ -9,22 +9,13 @@ book/reverse-mode-engine.md) is scrolled to and waited for.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from book_tools import browser
-
-
-def fail_or_skip(reason: str) -> None:
-    """Skip on a contributor's machine; fail under CI, which must run."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
+from tests.browser_checks import require_chromium
 
 
 def open_lazy_widget(driver, url: str, ready: str,
@@ -54,10 +45,7 @@ def widget_page(project: Path, page: str,
         ready: for a lazy explorer, the expression ``open_lazy_widget``
             waits for.
     """
-    if browser.find_browser() is None:
-        fail_or_skip(f"no Chromium and chromedriver: {browser.INSTALL_HINT}")
-    if not browser.AXE_JS.is_file():
-        fail_or_skip("no axe-core in node_modules: run `make test` (npm ci)")
+    require_chromium()
     with (browser.serve(project / "_build" / "html") as base,
           browser.chromium() as driver):
         if ready is None:

@@ -137,8 +137,12 @@ def timed_build(project: Path, command: tuple) -> tuple[float, int, float]:
 
 
 def measure_builds(work: Path, runs: int, steps: list[str],
-                   warm: Path | None = None) -> dict:
-    """Seconds and executed chapters per (step, command), over all runs."""
+                   warm: Path | None = None, rounds: int = 1) -> dict:
+    """Seconds and executed chapters per (step, command), over all runs.
+
+    In each run the first step (the cold or warm first build) runs once,
+    the others ``rounds`` times in turn on the same copies.
+    """
     results: dict = {(s, c): [] for s in steps for c in COMMANDS}
     for run in range(runs):
         copies = {}
@@ -149,11 +153,15 @@ def measure_builds(work: Path, runs: int, steps: list[str],
             if warm is not None:
                 shutil.copytree(warm / "_build" / ".jupyter_cache",
                                 copies[name] / "_build" / ".jupyter_cache")
-        order = list(COMMANDS) if run % 2 == 0 else list(COMMANDS)[::-1]
-        for step in steps:
+        turns = [(0, steps[0])] + [(turn, step) for turn in range(rounds)
+                                   for step in steps[1:]]
+        for turn, step in turns:
             edit = STEPS[step]
+            # Which command goes first alternates from turn to turn.
+            order = (list(COMMANDS) if (run + turn) % 2 == 0
+                     else list(COMMANDS)[::-1])
             for name in order:
-                edit(copies[name], run)
+                edit(copies[name], run * rounds + turn)
                 seconds, executed, cpu = timed_build(copies[name],
                                                      COMMANDS[name])
                 results[step, name].append((seconds, executed, cpu))
@@ -207,7 +215,9 @@ def folder_size(folder: Path) -> tuple[int, int]:
 def report(results: dict, weights: dict, sites: dict[str, Path],
            runs: int, steps: list[str]) -> None:
     """Print the tables."""
-    print(f"\nBuild times: medians of {runs} runs, {os.cpu_count()} cores, "
+    print(f"\nBuild times: medians of {runs} runs (each step after the "
+          f"first build: {len(results[steps[-1], 'project'])} samples), "
+          f"{os.cpu_count()} cores, "
           f"load average at the start {LOAD_AT_START:.1f}, at the end "
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'step':<22} {'project s':>9} {'plain s':>8} {'ratio':>6}  "
@@ -249,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", type=Path,
                         help="a built project whose execution cache each "
                         "copy starts from (no cold build)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the steps after the first build this "
+                        "many times in each run (more samples, one first "
+                        "build)")
     parser.add_argument("--no-pages", action="store_true",
                         help="skip the page weights (no Chromium)")
     args = parser.parse_args(argv)
@@ -259,7 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.work.resolve().is_relative_to(ROOT):
         raise SystemExit("--work must be outside the project")
     args.work.mkdir(parents=True, exist_ok=True)
-    results = measure_builds(args.work, args.runs, steps, args.warm)
+    results = measure_builds(args.work, args.runs, steps, args.warm,
+                             args.rounds)
     last = args.runs - 1
     sites = {name: args.work / f"{name}-{last}" / "_build" / "html"
              for name in COMMANDS}

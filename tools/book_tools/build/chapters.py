@@ -35,21 +35,23 @@ def sphinx_config(root: Path) -> dict[str, Any]:
         user_yaml=root / "_config.yml",
         cli_config={"latex_individualpages": False},
         sourcedir=root,
+        # jupyter-book validates _config.yml in its own call, and warns
+        # there: here the check would cost its schema's compilation twice.
+        validate=False,
     )
     return config
 
 
-def toc_chapters(root: Path, toc: Path,
-                 config: dict[str, Any]) -> list[Chapter]:
-    """Every notebook in the toc that myst-nb would execute, in toc order."""
-    fields = {field.name for field in dataclasses.fields(MdParserConfig)}
-    md_config = MdParserConfig(**{
-        key[5:]: value for key, value in config.items()
-        if key.startswith("myst_") and key[5:] in fields
-    })
+def toc_sources(root: Path, toc: Path,
+                config: dict[str, Any]) -> list[Path]:
+    """The source of every toc page myst-nb may execute, in toc order.
+
+    Every page with a source that no ``nb_execution_excludepatterns``
+    pattern excludes; whether it is a notebook at all is
+    ``ChapterReader``'s question, which needs the file's text.
+    """
     excluded = config.get("nb_execution_excludepatterns", [])
-    aliases = config.get("nb_kernel_rgx_aliases", {})
-    chapters = []
+    sources = []
     for docname in toc_pages(root, toc):
         path = page_source(root, docname)
         if path is None or any(
@@ -57,19 +59,42 @@ def toc_chapters(root: Path, toc: Path,
             for p in excluded
         ):
             continue
-        path = path.absolute()
+        sources.append(path.absolute())
+    return sources
+
+
+class ChapterReader:
+    """Reads a page source as myst-nb reads it, with the build's config."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        fields = {field.name for field in dataclasses.fields(MdParserConfig)}
+        self.md_config = MdParserConfig(**{
+            key[5:]: value for key, value in config.items()
+            if key.startswith("myst_") and key[5:] in fields
+        })
+        self.aliases = config.get("nb_kernel_rgx_aliases", {})
+
+    def __call__(self, path: Path) -> Chapter | None:
+        """The chapter at ``path``, or None if myst-nb would not run it."""
         # The same question as everywhere else ("is it a notebook?"), asked
         # with the build's own MyST settings.
-        reader = notebook_reader(path, md_config)
+        reader = notebook_reader(path, self.md_config)
         if reader is None:  # plain Markdown, nothing to execute
-            continue
+            return None
         notebook = reader.read(path.read_text(encoding="utf8"))
         if "mystnb" in notebook.metadata:  # per-file settings: leave to Sphinx
-            continue
+            return None
         kernel = notebook.metadata.get("kernelspec", {})
-        for pattern, alias in aliases.items():  # as myst-nb renames kernels
+        for pattern, alias in self.aliases.items():  # as myst-nb renames
             if re.fullmatch(pattern, kernel.get("name", "")):
                 kernel["name"] = alias
                 break
-        chapters.append(Chapter(path, notebook, reader))
-    return chapters
+        return Chapter(path, notebook, reader)
+
+
+def toc_chapters(root: Path, toc: Path,
+                 config: dict[str, Any]) -> list[Chapter]:
+    """Every notebook in the toc that myst-nb would execute, in toc order."""
+    read = ChapterReader(config)
+    chapters = (read(path) for path in toc_sources(root, toc, config))
+    return [chapter for chapter in chapters if chapter is not None]

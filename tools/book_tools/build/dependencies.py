@@ -105,6 +105,30 @@ def cell_trees(notebook: nbformat.NotebookNode) -> list[ast.AST] | None:
     return trees
 
 
+class ModuleGraph(dict):
+    """Module -> the package names it imports, each module parsed when
+    first asked for: a chapter that imports one module needs the imports
+    of that module's closure, not of the whole package."""
+
+    def __init__(self, modules: dict[str, Path]) -> None:
+        super().__init__()
+        self.modules = modules
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.modules
+
+    def __missing__(self, name: str) -> set[str]:
+        path = self.modules[name]
+        try:
+            tree = ast.parse(path.read_text(encoding="utf8"))
+        except SyntaxError:
+            names = set(self.modules)
+        else:
+            names = imported_names(tree, name, path.name == "__init__.py")
+        self[name] = names
+        return names
+
+
 def chapter_dependencies(root: Path, chapters: list[Chapter]
                          ) -> dict[str, dict[str, str]]:
     """Chapter -> {file it depends on: SHA-256}, besides its code cells.
@@ -121,15 +145,7 @@ def chapter_dependencies(root: Path, chapters: list[Chapter]
     """
     src = root / "src"
     modules = package_modules(src)
-    graph = {}
-    for name, path in modules.items():
-        try:
-            tree = ast.parse(path.read_text(encoding="utf8"))
-        except SyntaxError:
-            graph[name] = set(modules)
-        else:
-            graph[name] = imported_names(tree, name,
-                                         path.name == "__init__.py")
+    graph = ModuleGraph(modules)
     package_files = [
         path for path in sorted((src / PACKAGE).rglob("*"))
         if path.is_file() and path.suffix not in (".py", ".pyc")

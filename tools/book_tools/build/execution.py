@@ -32,9 +32,14 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.cache.db import NbProjectRecord
 from myst_nb.ext.glue import extract_glue_data_cell
 
-from book_tools.build.chapters import Chapter, toc_chapters
+from book_tools.build.chapters import Chapter, ChapterReader, toc_sources
 from book_tools.build.dependencies import chapter_dependencies
 from book_tools.build.stale_pages import STATE_FILE
+from book_tools.build.unchanged import (
+    PageMemory,
+    code_digest,
+    settings_key,
+)
 
 LOG_FILE = "executions.jsonl"
 
@@ -75,7 +80,11 @@ async def execute(
     settings = chapter.notebook.metadata.get("execution", {})
     async with slots:
         print(f"[build_book] start {chapter.path.name} ({why})", flush=True)
-        with tempfile.TemporaryDirectory() as temporary:
+        # A kernel that exits late may still write into the folder (its
+        # sockets) while it is removed: leave such leftovers in /tmp
+        # rather than fail a build whose chapter ran.
+        with tempfile.TemporaryDirectory(
+                ignore_cleanup_errors=True) as temporary:
             in_temp = config.get("nb_execution_in_temp", False)
             client = NotebookClient(
                 chapter.notebook,
@@ -150,19 +159,23 @@ async def execute_all(chapters: list[Chapter], config: dict[str, Any],
     return log
 
 
-def uncached(chapters: list[Chapter], cache: Any,
-             seconds: dict[str, float]) -> list[Chapter]:
+def uncached(chapters: list[Chapter], cache: Any, seconds: dict[str, float],
+             matched: dict[Path, int] | None = None) -> list[Chapter]:
     """The chapters with no executed copy in the cache, longest first.
 
     Longest by the last execution time, else by the size of the code, so
-    that no long chapter starts last and runs alone at the end.
+    that no long chapter starts last and runs alone at the end. The
+    others' records go into ``matched`` (path -> record pk), if given.
     """
     pending = []
     for chapter in chapters:
         try:
-            cache.match_cache_notebook(chapter.notebook)
+            record = cache.match_cache_notebook(chapter.notebook)
         except KeyError:
             pending.append(chapter)
+        else:
+            if matched is not None:
+                matched[chapter.path] = record.pk
 
     def cost(chapter: Chapter) -> tuple[float, int]:
         code = [c.source for c in chapter.notebook.cells
@@ -172,8 +185,9 @@ def uncached(chapters: list[Chapter], cache: Any,
     return sorted(pending, key=cost, reverse=True)
 
 
-def restore_downloads(chapters: list[Chapter], cache: Any, root: Path,
-                      build: Path, since: float) -> None:
+def restore_downloads(chapters: dict[Path, Chapter | None], read: Any,
+                      cache: Any, root: Path, build: Path,
+                      since: float) -> None:
     """Put the outputs back into each page's downloadable notebook.
 
     On a cache hit myst-nb writes the notebook as it read it, without
@@ -181,11 +195,16 @@ def restore_downloads(chapters: list[Chapter], cache: Any, root: Path,
     for the download button); only a chapter executed during the build
     keeps its outputs. Write the cached outputs, as a serial build would,
     into the notebooks written after ``since`` (a time stamp).
+    ``chapters``: path -> the chapter, or None if the build did not read
+    it (``read`` reads it, when its page was written).
     """
-    for chapter in chapters:
-        name = chapter.path.relative_to(root).with_suffix(".ipynb")
+    for path, chapter in chapters.items():
+        name = path.relative_to(root).with_suffix(".ipynb")
         written = build / "jupyter_execute" / name
         if not written.is_file() or written.stat().st_mtime < since:
+            continue
+        chapter = chapter or read(path)
+        if chapter is None:
             continue
         try:
             _, merged = cache.merge_match_into_notebook(chapter.notebook)
@@ -204,19 +223,24 @@ class FilledCache:
     """A jupyter-cache made current, and the state stored next to it."""
 
     cache: Any
-    chapters: list[Chapter]
+    # Every chapter: path -> the chapter as read, or None if this build
+    # did not read it (unchanged since the last one, see
+    # book_tools.build.unchanged); ``read`` reads one.
+    chapters: dict[Path, Chapter | None]
+    read: Any
     state_path: Path
     # {"dependencies": {chapter: {file: SHA-256}} as its cache record saw
     #  them, "stale_pages": chapters (relative to the project) whose
     #  outputs changed since their pages were last written, "seconds":
-    #  {chapter: its last execution time}}
+    #  {chapter: its last execution time}, "read": what PageMemory keeps}
     state: dict
 
     def site_built(self, root: Path, build: Path, since: float) -> None:
         """Note that the pages (written after ``since``) are current."""
         self.state["stale_pages"] = []
         self.state_path.write_text(json.dumps(self.state))
-        restore_downloads(self.chapters, self.cache, root, build, since)
+        restore_downloads(self.chapters, self.read, self.cache, root, build,
+                          since)
 
 
 def run_while_importing(execution: Any, config: dict[str, Any]) -> Any:
@@ -294,16 +318,63 @@ def invalidate(root: Path, chapters: list[Chapter], cache: Any, state: dict,
     return reasons
 
 
+def read_changed(root: Path, toc: Path, config: dict[str, Any],
+                 cache: Any, memory: PageMemory, read: ChapterReader,
+                 ) -> tuple[list[Chapter], dict[Path, Chapter | None]]:
+    """Read the pages that changed since the last build read them.
+
+    Returns the chapters read, and every chapter: path -> the chapter, or
+    None where it was not read (it is as the last build left it).
+    """
+    sources = toc_sources(root, toc, config)
+    records = {record.pk for record in cache.list_cache_records()}
+    unchanged = memory.unchanged(sources, records)
+    chapters: dict[Path, Chapter | None] = {}
+    for path in sources:
+        if path in unchanged:
+            if unchanged[path] is not None:
+                chapters[path] = None
+            continue
+        chapter = read(path)
+        if chapter is None:  # no chapter: nothing to run, ever
+            memory.remember(path, None)
+        else:
+            chapters[path] = chapter
+    read_now = [chapter for chapter in chapters.values()
+                if chapter is not None]
+    return read_now, chapters
+
+
 def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
                jobs: int) -> FilledCache:
-    """Invalidate what a changed dependency made stale, then fill the cache."""
+    """Invalidate what a changed dependency made stale, then fill the cache.
+
+    Only the pages changed since the last build are read
+    (``book_tools.build.unchanged``); the others are cached and their
+    dependencies unchanged.
+    """
     path = Path(config.get("nb_execution_cache_path")
                 or build / ".jupyter_cache")
     cache = get_cache(path)
     path.mkdir(parents=True, exist_ok=True)  # a book without notebooks too
     state_path = path / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-    chapters = toc_chapters(root, toc, config)
+    memory = PageMemory(state, root, settings_key(root / "_config.yml", toc))
+    read = ChapterReader(config)
+    read_now, every_chapter = read_changed(root, toc, config, cache, memory,
+                                           read)
+    # A chapter read again for a prose edit has the code, so the record
+    # and the dependencies, it had: no need to find them again.
+    codes = {chapter.path: code_digest(chapter.notebook)
+             for chapter in read_now}
+    matched: dict[Path, int] = {}
+    chapters = []
+    for chapter in read_now:
+        record = memory.same_code(chapter.path, codes[chapter.path])
+        if record is None:
+            chapters.append(chapter)
+        else:
+            matched[chapter.path] = record
     dependencies = chapter_dependencies(root, chapters)
     previous: dict[str, str] = {}
     reasons = invalidate(root, chapters, cache, state, dependencies,
@@ -319,9 +390,12 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
     state_path.write_text(json.dumps(state))
     entry: dict[str, Any] = {"time": time.time(), "invalidated": reasons}
     seconds = state.setdefault("seconds", {})
-    pending = uncached(chapters, cache, seconds)
-    print(f"[build_book] {len(chapters)} chapters: {len(pending)} to "
-          f"execute, {len(chapters) - len(pending)} from the cache"
+    pending = uncached(chapters, cache, seconds, matched)
+    print(f"[build_book] {len(every_chapter)} chapters: {len(pending)} to "
+          f"execute, {len(every_chapter) - len(pending)} from the cache"
+          + (f" ({len(every_chapter) - len(read_now)} unchanged since the "
+             "last build, not read)" if len(read_now) < len(every_chapter)
+             else "")
           + (f", {jobs} kernels at a time" if pending else ""), flush=True)
     entry["executed"] = run_while_importing(
         execute_all(pending, config, jobs, cache, reasons),
@@ -338,7 +412,20 @@ def fill_cache(root: Path, build: Path, toc: Path, config: dict[str, Any],
         stale.discard(chapter.path.relative_to(root).as_posix())
     state["stale_pages"] = sorted(stale)
     entry["same_outputs"] = [str(chapter.path) for chapter in unchanged]
+    # What the next build need not read again: each chapter read now
+    # whose code has a record (a failed run has none: read it again).
+    ran = {chapter.path for chapter in pending}
+    for chapter in read_now:
+        if chapter.path in ran:
+            with contextlib.suppress(KeyError):
+                matched[chapter.path] = cache.match_cache_notebook(
+                    chapter.notebook).pk
+        if chapter.path in matched:
+            memory.remember(chapter.path, matched[chapter.path],
+                            codes[chapter.path])
+        else:
+            memory.forget(chapter.path)
     state_path.write_text(json.dumps(state))
     with (build / LOG_FILE).open("a") as log:
         log.write(json.dumps(entry) + "\n")
-    return FilledCache(cache, chapters, state_path, state)
+    return FilledCache(cache, every_chapter, read, state_path, state)

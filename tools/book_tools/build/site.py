@@ -12,8 +12,10 @@ changed, and those whose outputs changed under the same text
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,9 +35,9 @@ ASSETS_FILE = "assets.json"
 # source maps (only opened by a browser's developer tools), the theme's
 # message catalogues and Jinja templates, and TrueType fonts (the theme's CSS
 # offers WOFF2 first, which every current browser takes).
-NEVER_LOADED = (
-    "**/*.map",
-    "_static/locales/**/*",
+NEVER_LOADED = (  # fnmatch patterns: "*" matches "/" too
+    "*.map",
+    "_static/locales/*",
     "_static/*webpack-macros.html",
     "_static/vendor/fontawesome/webfonts/*.ttf",
 )
@@ -53,15 +55,21 @@ def assets_digest(root: Path) -> str:
 
 
 def prune(html: Path) -> int:
-    """Delete the files no reader loads; return the bytes removed."""
+    """Delete the files no reader loads; return the bytes removed.
+
+    One walk of the site (Sphinx copies the static files at every build
+    that writes a page, so this runs after each).
+    """
     removed = 0
-    for pattern in NEVER_LOADED:
-        for path in html.glob(pattern):
-            if path.is_file():
-                removed += path.stat().st_size
-                path.unlink()
-    for folder in sorted(html.glob("_static/**/"), reverse=True):
-        if folder.is_dir() and not any(folder.iterdir()):
+    for directory, _, names in os.walk(html, topdown=False):
+        folder = Path(directory)
+        relative = folder.relative_to(html).as_posix()
+        for name in names:
+            path = f"{relative}/{name}" if relative != "." else name
+            if any(fnmatch.fnmatchcase(path, p) for p in NEVER_LOADED):
+                removed += (folder / name).stat().st_size
+                (folder / name).unlink()
+        if relative.startswith("_static/") and not any(folder.iterdir()):
             folder.rmdir()
     return removed
 
