@@ -284,7 +284,7 @@
       <p id="bx-nudge-name"><strong>Nudge an input</strong> by h and
         compare the output's change with the gradient.</p>
       <label>Input <select id="bx-nudged"></select></label>
-      <label>h = 10<sup id="bx-h-power"></sup>
+      <label><span>h = 10<sup id="bx-h-power"></sup></span>
         <input type="range" id="bx-h" min="-12" max="-1" step="1"></label>
       <p id="bx-nudge-result"></p>
     </div>`;
