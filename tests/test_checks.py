@@ -176,7 +176,6 @@ def test_every_check_checks_the_name_it_is_given(check):
     ("value", "number"),
     [(0.5, 0.5), (3, 3.0), (-0.0, -0.0), (np.float32(0.25), 0.25),
      (np.int64(-2), -2.0), (2**1023, 2.0**1023), (5e-324, 5e-324)],
-    ids=repr,
 )
 def test_check_real_returns_a_python_float(value, number):
     result = checks.check_real("x", value)
@@ -200,7 +199,6 @@ def test_check_real_returns_a_python_float(value, number):
         (-(2**1024), ValueError,
          "lr must be a finite number, got a negative int of 1025 bits"),
     ],
-    ids=repr,
 )
 def test_check_real_messages_in_full(value, error, message):
     with pytest.raises(error) as caught:
@@ -218,7 +216,6 @@ def test_check_real_messages_in_full(value, error, message):
         ((10**30, 1, None), 10**30),  # no upper bound
         ((np.int64(32),), 32),
     ],
-    ids=repr,
 )
 def test_check_count_accepts_its_bounds_and_returns_an_int(arguments,
                                                          number):
@@ -245,7 +242,6 @@ def test_check_count_accepts_its_bounds_and_returns_an_int(arguments,
         ((3, 1, True), TypeError, "maximum must be an int, got True"),
         ((3, 1, "9"), TypeError, "maximum must be an int, got '9'"),
     ],
-    ids=repr,
 )
 def test_check_count_messages_in_full(arguments, error, message):
     with pytest.raises(error) as caught:
@@ -261,7 +257,7 @@ class BytesPath:
 
 
 @pytest.mark.parametrize(
-    "value", ["data", "a b", Path("data"), Path("/")], ids=repr,
+    "value", ["data", "a b", Path("data"), Path("/")],
 )
 def test_check_path_returns_what_it_was_given(value):
     assert checks.check_path("folder", value) is value
@@ -285,7 +281,6 @@ def test_check_path_returns_what_it_was_given(value):
         (Path("a\0"), ValueError,
          "folder contains a NUL character: 'a\\x00'"),
     ],
-    ids=repr,
 )
 def test_check_path_messages_in_full(value, error, message):
     with pytest.raises(error) as caught:
