@@ -59,6 +59,16 @@ def test_check_seed_accepts_exactly_what_torch_can_seed(seed):
         )
 
 
+@pytest.mark.parametrize(
+    ("seed", "shown"),
+    [(2.0, "2.0"), (True, "True"), ("42", "'42'"), (None, "None")],
+)
+def test_check_seed_message_names_what_it_was_given(seed, shown):
+    with pytest.raises(TypeError) as caught:
+        check_seed("seed", seed)
+    assert str(caught.value) == f"seed must be an int, got {shown}"
+
+
 def test_the_seed_range_ends_are_torch_limits():
     low, high = SEED_RANGE
     assert [torch_accepts_seed(s) for s in (low - 1, low, high, high + 1)] == [
