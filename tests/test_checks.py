@@ -296,3 +296,41 @@ def test_check_path_messages_in_full(value, error, message):
     with pytest.raises(error) as caught:
         checks.check_path("folder", value)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [([1.0], "[1.0]"), (np.array([True]), "array([ True])"),
+     (np.array([1j]), "array([0.+1.j])"), ("1", "'1'")],
+)
+def test_check_finite_type_message_shows_the_value(values, shown):
+    with pytest.raises(TypeError) as caught:
+        checks.check_finite("values", values)
+    assert str(caught.value) == (
+        "values must be a tensor or numpy array of real numbers, got "
+        + shown
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.array([1.0, np.inf]), np.array([np.nan]), torch.tensor([-np.inf])],
+    ids=["array inf", "array nan", "tensor -inf"],
+)
+def test_check_finite_refuses_inf_and_nan_in_full(values):
+    with pytest.raises(ValueError) as caught:
+        checks.check_finite("values", values)
+    assert str(caught.value) == (
+        "values holds inf or nan: the input is not finite; remove or "
+        "repair those entries first"
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.array([1, 2]), np.array([3], dtype=np.uint8), np.zeros((2, 0)),
+     torch.tensor([1.0, -2.0])],
+    ids=["int64", "uint8", "empty", "tensor"],
+)
+def test_check_finite_accepts_finite_real_numbers(values):
+    assert checks.check_finite("values", values) is None
