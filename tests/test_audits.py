@@ -8,6 +8,7 @@ checked here, in a second.
 from __future__ import annotations
 
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,30 @@ def test_a_name_with_a_colon_keeps_only_the_last_status():
 def test_no_mutant_is_an_error_naming_the_results():
     with pytest.raises(ValueError, match="results: no mutant"):
         mutation.score("mutmut printed nothing useful\n")
+
+
+def test_a_narrower_run_replaces_only_mutmuts_test_files():
+    configuration = (ROOT / "pyproject.toml").read_text()
+    narrowed = mutation.with_tests(
+        configuration, ["tests/test_checks.py", "tests/test_a.py::test_b"])
+    before, after = tomllib.loads(configuration), tomllib.loads(narrowed)
+    assert after["tool"]["mutmut"].pop(
+        "pytest_add_cli_args_test_selection") == [
+        "tests/test_checks.py", "tests/test_a.py::test_b"]
+    before["tool"]["mutmut"].pop("pytest_add_cli_args_test_selection")
+    assert after == before
+
+
+def test_a_configuration_without_test_files_is_refused():
+    with pytest.raises(ValueError, match="no pytest_add_cli_args_test_sel"):
+        mutation.with_tests("[tool.mutmut]\n", ["tests/test_checks.py"])
+
+
+def test_a_narrower_run_needs_mutant_names(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        mutation.main(["--test", "tests/test_checks.py"])
+    assert exit_.value.code == 2
+    assert "--test needs mutant names" in capsys.readouterr().err
 
 
 def test_the_binder_check_runs_the_chapters_the_build_executes():

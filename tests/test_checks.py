@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -54,6 +57,16 @@ def test_check_seed_accepts_exactly_what_torch_can_seed(seed):
         assert str(caught.value) == (
             f"seed must lie between {low} and {high} (64 bits), got {seed}"
         )
+
+
+@pytest.mark.parametrize(
+    ("seed", "shown"),
+    [(2.0, "2.0"), (True, "True"), ("42", "'42'"), (None, "None")],
+)
+def test_check_seed_message_names_what_it_was_given(seed, shown):
+    with pytest.raises(TypeError) as caught:
+        check_seed("seed", seed)
+    assert str(caught.value) == f"seed must be an int, got {shown}"
 
 
 def test_the_seed_range_ends_are_torch_limits():
@@ -140,3 +153,184 @@ def test_check_array_reads_exact_numbers_and_tensors_as_float64():
     assert exact.tolist() == [0.25, 2.0**70, 3.0]
     half = checks.check_array("x", torch.tensor([0.5], dtype=torch.bfloat16))
     assert half.dtype == np.float64 and half.tolist() == [0.5]
+
+
+# check_name, check_real, check_count, check_path: what each accepts, at
+# its boundaries, and each refusal's message in full (issue 24's mutants).
+
+
+def test_check_name_returns_the_name_and_refuses_anything_else():
+    assert checks.check_name("learning_rate") == "learning_rate"
+    with pytest.raises(TypeError) as caught:
+        checks.check_name(3)
+    assert str(caught.value) == "name must be a str, got int"
+
+
+@pytest.mark.parametrize(
+    "check",
+    [checks.check_real, checks.check_count, checks.check_path,
+     checks.check_bool, checks.check_seed, checks.check_array,
+     checks.check_tensor, checks.check_finite],
+    ids=lambda check: check.__name__,
+)
+def test_every_check_checks_the_name_it_is_given(check):
+    # A good value, so that only the name can be at fault.
+    good = {"check_path": "data", "check_bool": True,
+            "check_tensor": torch.zeros(1), "check_finite": torch.zeros(1)}
+    with pytest.raises(TypeError) as caught:
+        check(None, good.get(check.__name__, 1))
+    assert str(caught.value) == "name must be a str, got NoneType"
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [(0.5, 0.5), (3, 3.0), (-0.0, -0.0), (np.float32(0.25), 0.25),
+     (np.int64(-2), -2.0), (2**1023, 2.0**1023), (5e-324, 5e-324)],
+)
+def test_check_real_returns_a_python_float(value, number):
+    result = checks.check_real("x", value)
+    assert type(result) is float and result == number
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (True, TypeError, "lr must be a number, got True"),
+        (np.bool_(False), TypeError,
+         "lr must be a number, got np.False_"),
+        ("0.1", TypeError, "lr must be a number, got '0.1'"),
+        (1j, TypeError, "lr must be a number, got 1j"),
+        (None, TypeError, "lr must be a number, got None"),
+        (math.nan, ValueError, "lr must be a finite number, got nan"),
+        (-math.inf, ValueError, "lr must be a finite number, got -inf"),
+        # Beyond float64: float() overflows, and the value is cut short.
+        (10**400, ValueError,
+         "lr must be a finite number, got an int of 1329 bits"),
+        (-(2**1024), ValueError,
+         "lr must be a finite number, got a negative int of 1025 bits"),
+    ],
+)
+def test_check_real_messages_in_full(value, error, message):
+    with pytest.raises(error) as caught:
+        checks.check_real("lr", value)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("arguments", "number"),
+    [
+        ((1,), 1),  # the default minimum is 1, inclusive
+        ((0, 0), 0),
+        ((-3, -3, -3), -3),  # both bounds inclusive
+        ((9, 1, 9), 9),
+        ((10**30, 1, None), 10**30),  # no upper bound
+        ((np.int64(32),), 32),
+    ],
+)
+def test_check_count_accepts_its_bounds_and_returns_an_int(arguments,
+                                                         number):
+    result = checks.check_count("n", *arguments)
+    assert type(result) is int and result == number
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ((0,), ValueError, "n must be at least 1, got 0"),
+        ((-1, 0), ValueError, "n must be at least 0, got -1"),
+        ((10, 1, 9), ValueError, "n must be at most 9, got 10"),
+        ((2**200, 1, 2**63), ValueError,
+         f"n must be at most {2**63}, got an int of 201 bits"),
+        ((True,), TypeError, "n must be an int, got True"),
+        ((np.bool_(True),), TypeError, "n must be an int, got np.True_"),
+        ((2.0,), TypeError, "n must be an int, got 2.0"),
+        (("3",), TypeError, "n must be an int, got '3'"),
+        ((3, None), TypeError, "minimum must be an int, got None"),
+        ((3, 1.0), TypeError, "minimum must be an int, got 1.0"),
+        ((3, False), TypeError, "minimum must be an int, got False"),
+        ((3, 1, 9.5), TypeError, "maximum must be an int, got 9.5"),
+        ((3, 1, True), TypeError, "maximum must be an int, got True"),
+        ((3, 1, "9"), TypeError, "maximum must be an int, got '9'"),
+    ],
+)
+def test_check_count_messages_in_full(arguments, error, message):
+    with pytest.raises(error) as caught:
+        checks.check_count("n", *arguments)
+    assert str(caught.value) == message
+
+
+class BytesPath:
+    """A path-like object whose path is bytes."""
+
+    def __fspath__(self):
+        return b"data"
+
+
+@pytest.mark.parametrize(
+    "value", ["data", "a b", Path("data"), Path("/")],
+)
+def test_check_path_returns_what_it_was_given(value):
+    assert checks.check_path("folder", value) is value
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (3, TypeError, "folder must be a str or a pathlib.Path, got int"),
+        (b"data", TypeError,
+         "folder must be a str or a pathlib.Path, got bytes"),
+        (BytesPath(), TypeError, "folder must be a text path, got bytes"),
+        ("", ValueError,
+         "folder is empty (''): give a folder, e.g. data/ (is a shell "
+         "variable unset?)"),
+        (" \t", ValueError,
+         "folder is empty (' \\t'): give a folder, e.g. data/ (is a shell "
+         "variable unset?)"),
+        ("a\0b", ValueError,
+         "folder contains a NUL character: 'a\\x00b'"),
+        (Path("a\0"), ValueError,
+         "folder contains a NUL character: 'a\\x00'"),
+    ],
+)
+def test_check_path_messages_in_full(value, error, message):
+    with pytest.raises(error) as caught:
+        checks.check_path("folder", value)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [([1.0], "[1.0]"), (np.array([True]), "array([ True])"),
+     (np.array([1j]), "array([0.+1.j])"), ("1", "'1'")],
+)
+def test_check_finite_type_message_shows_the_value(values, shown):
+    with pytest.raises(TypeError) as caught:
+        checks.check_finite("values", values)
+    assert str(caught.value) == (
+        "values must be a tensor or numpy array of real numbers, got "
+        + shown
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.array([1.0, np.inf]), np.array([np.nan]), torch.tensor([-np.inf])],
+    ids=["array inf", "array nan", "tensor -inf"],
+)
+def test_check_finite_refuses_inf_and_nan_in_full(values):
+    with pytest.raises(ValueError) as caught:
+        checks.check_finite("values", values)
+    assert str(caught.value) == (
+        "values holds inf or nan: the input is not finite; remove or "
+        "repair those entries first"
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.array([1, 2]), np.array([3], dtype=np.uint8), np.zeros((2, 0)),
+     torch.tensor([1.0, -2.0])],
+    ids=["int64", "uint8", "empty", "tensor"],
+)
+def test_check_finite_accepts_finite_real_numbers(values):
+    assert checks.check_finite("values", values) is None
