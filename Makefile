@@ -65,9 +65,13 @@ student: $(VENV)/.site-installed
 
 # Ruff on every Python file of the repository (src, tests and the
 # tools); its settings are in pyproject.toml.
+# Two test processes, one per core, each taking whole test files
+# (pytest-xdist's loadfile: a file's module fixtures are made once); the
+# builds both need are made once (tests/conftest.py, once_per_run). One
+# process alone left a core idle for most of the run.
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # For authors, in under a minute: lint, then the unit tests of the package
 # (src/autodiff_book) and of the site tooling (tools/book_tools) that need
