@@ -34,7 +34,12 @@ from autodiff_book.engine import Value
 from autodiff_book.functions import bump
 from book_tools import browser
 from book_tools.project import ROOT
-from tests.widget_pages import open_lazy_widget, widget_page
+from tests.widget_pages import (
+    assert_no_error_and_no_violation,
+    assert_shown,
+    open_lazy_widget,
+    widget_page,
+)
 
 PAGE = "book/reverse-mode-engine.html"
 WIDGETS = ROOT / "_widgets"
@@ -383,12 +388,8 @@ def test_the_page_is_clean_light_and_dark(page, scheme, device):
     browser.console_errors(driver)
     open_lazy_widget(driver, url, READY)
     explorer_set(driver, expression=0, position=5)  # mid-backward
-    assert driver.execute_script(
-        "return document.documentElement.dataset.theme") == scheme
-    root = driver.find_element("id", "bx-explorer")
-    assert root.is_displayed()
-    assert not driver.find_element(
-        "css selector", ".backprop-explorer-fallback").is_displayed()
+    root = assert_shown(driver, scheme, "bx-explorer",
+                        ".backprop-explorer-fallback")
     assert len(root.find_elements("css selector", ".bx-node")) == 6
     overflow = driver.execute_script("""
         const root = document.getElementById('bx-explorer');
@@ -411,9 +412,7 @@ def test_the_page_is_clean_light_and_dark(page, scheme, device):
     else:
         assert lefts[output] == max(lefts) > sorted(lefts)[-2]
         assert width <= space
-    assert browser.console_errors(driver) == []
-    driver.set_script_timeout(180)  # axe-core is slow on a busy machine
-    assert browser.run_axe(driver) == []
+    assert_no_error_and_no_violation(driver)
     # No expression makes the page wider than the screen.
     for index in range(len(EXPRESSIONS)):
         explorer_set(driver, expression=index, position=3)

@@ -33,7 +33,11 @@ from autodiff_book import quadratic
 from autodiff_book.training import Momentum, linear_model, mean_squared_error
 from book_tools import browser
 from book_tools.project import ROOT
-from tests.widget_pages import widget_page
+from tests.widget_pages import (
+    assert_no_error_and_no_violation,
+    assert_shown,
+    widget_page,
+)
 
 PAGE = "book/momentum-theory.html"
 WIDGET = ROOT / "_widgets" / "momentum-explorer"
@@ -277,17 +281,11 @@ def test_the_page_with_the_explorer_is_clean(page, scheme, device):
     browser.set_device(driver, device)
     browser.console_errors(driver)
     browser.open_page(driver, url)
-    assert driver.execute_script(
-        "return document.documentElement.dataset.theme") == scheme
-    root = driver.find_element("id", "mx-explorer")
-    assert root.is_displayed()
-    assert not driver.find_element(
-        "css selector", ".momentum-explorer-fallback").is_displayed()
+    root = assert_shown(driver, scheme, "mx-explorer",
+                        ".momentum-explorer-fallback")
     # Drawn: ellipses for the contours, a path with one point per step.
     assert len(root.find_elements("css selector", "ellipse")) > 5
-    assert browser.console_errors(driver) == []
-    driver.set_script_timeout(180)  # axe-core is slow on a busy machine
-    assert browser.run_axe(driver) == []
+    assert_no_error_and_no_violation(driver)
 
 
 def test_without_javascript_the_figures_stand_in(page):

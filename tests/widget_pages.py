@@ -53,3 +53,21 @@ def widget_page(project: Path, page: str,
         else:
             open_lazy_widget(driver, base + page, ready)
         yield driver, base + page
+
+
+def assert_shown(driver, scheme: str, root_id: str, fallback: str):
+    """The page is in ``scheme``, the explorer ``root_id`` shows and its
+    no-JavaScript ``fallback`` (a CSS selector) does not; the root."""
+    assert driver.execute_script(
+        "return document.documentElement.dataset.theme") == scheme
+    root = driver.find_element("id", root_id)
+    assert root.is_displayed()
+    assert not driver.find_element("css selector", fallback).is_displayed()
+    return root
+
+
+def assert_no_error_and_no_violation(driver) -> None:
+    """No console error since the last read, no axe-core violation."""
+    assert browser.console_errors(driver) == []
+    driver.set_script_timeout(180)  # axe-core is slow on a busy machine
+    assert browser.run_axe(driver) == []
