@@ -27,17 +27,19 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
 import pytest
 import torch
+from sphinx.errors import ExtensionError
 
 from autodiff_book import check
 from autodiff_book.data import load_dataset
 from book_tools import browser, publish
 from book_tools import student as build_student
-from book_tools.extensions.edition_banner import banner
+from book_tools.extensions.edition_banner import banner, check_edition
 from book_tools.project import ROOT, notebook_pages, toc_pages
 from tests.browser_checks import require_chromium
 from tests.oracles import (
@@ -323,6 +325,16 @@ def test_every_page_of_the_full_book_links_its_problem_set_page(
         assert target.relative_to((html.parent).resolve()) == Path(
             "student", "html", "book", page.name), page.name
         assert (student_edition / "html" / "book" / page.name).is_file()
+
+
+@pytest.mark.parametrize("edition", ["studnet", "", None])
+def test_an_unknown_edition_is_refused_by_name(edition):
+    config = SimpleNamespace(book_edition=edition)
+    with pytest.raises(ExtensionError, match="book_edition must be one of "
+                       "full, student, got"):
+        check_edition(None, config)
+    for known in ("full", "student"):
+        check_edition(None, SimpleNamespace(book_edition=known))
 
 
 def test_a_banner_reaches_an_absolute_address_as_it_is():

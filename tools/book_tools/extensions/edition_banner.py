@@ -23,6 +23,7 @@ import os
 import posixpath
 
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 
 BANNERS = {
     "student": (
@@ -63,11 +64,20 @@ def banner(edition: str, other: str, pagename: str) -> str:
     return BANNERS[edition].format(url=html.escape(f"{other}/{pagename}.html"))
 
 
+def check_edition(app: Sphinx, config) -> None:
+    """Refuse an edition this extension has no banner for (a typo would
+    otherwise build a site that says nothing of its edition)."""
+    if config.book_edition not in BANNERS:
+        raise ExtensionError(
+            f"book_edition must be one of {', '.join(sorted(BANNERS))}, "
+            f"got {config.book_edition!r}")
+
+
 def add_banner(app: Sphinx, pagename: str, templatename: str,
                context: dict, doctree) -> None:
     """Put the edition's banner first in the body of every page."""
     edition = app.config.book_edition
-    if edition not in BANNERS or "body" not in context:
+    if "body" not in context:
         return
     other = other_edition_url(edition, app.config.book_edition_other_url)
     context["body"] = banner(edition, other, pagename) + context["body"]
@@ -77,5 +87,6 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("book_edition", "full", "html")
     # Empty: from the environment, or side by side (other_edition_url).
     app.add_config_value("book_edition_other_url", "", "html")
+    app.connect("config-inited", check_edition)
     app.connect("html-page-context", add_banner)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
