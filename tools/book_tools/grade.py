@@ -81,7 +81,7 @@ from book_tools.student import student_source
 
 OUTPUT = Path("_build") / "grades"
 CELL_TIMEOUT = 120  # seconds for one cell
-NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook, kernel start included
+NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook once its kernel runs
 OUTPUT_LIMIT = 16_000_000  # bytes of outputs per notebook
 MAX_FILE_SIZE = 50_000_000  # bytes: a larger file is not read
 JOBS = 2
@@ -321,7 +321,8 @@ async def run_cell(client, cell, index: int, name: str,
     notebook = (f"it ran past the notebook time limit of "
                 f"{limits['notebook']:g} s")
     if left <= 0:
-        raise GradeError(notebook)
+        # The time ran out between cells: name the cell that never ran.
+        raise GradeError(f"{notebook} (before {name})")
     client.timeout = max(1, math.ceil(min(limits["cell"], left)))
     try:
         await client.async_execute_cell(cell, index)
@@ -355,6 +356,10 @@ async def execute(notebook, starter, problems: list[Problem],
         # The kernel's own stderr (not the notebook's, which comes as
         # messages) would only interleave warnings with the progress lines.
         async with client.async_setup_kernel(stderr=subprocess.DEVNULL):
+            # The notebook's time starts when its kernel is ready: a start
+            # slowed by a busy machine is not the student's.
+            limits = {**limits,
+                      "deadline": time.monotonic() + limits["notebook"]}
             for index in range(len(notebook.cells) + 1):
                 for problem in problems:
                     at, call = positions[problem.column]
@@ -426,7 +431,7 @@ def grade_notebook(path: Path, relative: str, starters: dict,
                                         problems[chapter])
             verdicts = asyncio.run(execute(
                 notebook, starters[chapter], problems[chapter], Path(folder),
-                {**limits, "deadline": time.monotonic() + limits["notebook"]}))
+                limits))
             if digest(copy) != before:
                 raise GradeError("it rewrote or deleted its own file while "
                                  "it ran")
