@@ -7,6 +7,7 @@ checked here, in a second.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -65,6 +66,49 @@ def test_a_narrower_run_needs_mutant_names(capsys):
     assert exit_.value.code == 2
     assert "--test needs mutant names" in capsys.readouterr().err
 
+
+MODULE_TEXT = """\
+import math
+
+
+def area(r):
+    return math.pi * r ** 2
+
+
+class Circle:
+    def __init__(self, r):
+        self.r = r
+
+    def area(self):
+        return area(self.r)
+"""
+
+
+def test_function_sources_are_named_as_mutmut_names_them():
+    sources = mutation.function_sources(MODULE_TEXT)
+    assert list(sources) == ["x_area", "x\u01c1Circle\u01c1__init__",
+                             "x\u01c1Circle\u01c1area"]
+    assert sources["x_area"] == ("def area(r):\n"
+                                 "    return math.pi * r ** 2")
+
+
+def test_the_changed_functions_of_a_module_become_globs(monkeypatch):
+    # Against the first commit, before the engine existed: every function
+    # and method of it is new.
+    monkeypatch.chdir(ROOT)
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"],
+                           capture_output=True, text=True, check=True,
+                           cwd=ROOT).stdout.split()[0]
+    globs = mutation.changed_globs(first, ["engine"])
+    assert "autodiff_book.engine.x\u01c1Value\u01c1__init____mutmut_*" in globs
+    assert all(glob.startswith("autodiff_book.engine.") for glob in globs)
+
+
+def test_module_needs_changed_since(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        mutation.main(["--module", "check"])
+    assert exit_.value.code == 2
+    assert "--module needs --changed-since" in capsys.readouterr().err
 
 def test_the_binder_check_runs_the_chapters_the_build_executes():
     listed = binder.notebook_chapters(Path(sys.executable), ROOT)

@@ -78,7 +78,13 @@ def probe_builds(tmp_path_factory) -> dict:
 def test_a_failing_cell_fails_the_build(probe_builds):
     process = probe_builds["failing cell"]
     assert process.returncode != 0
-    assert "probe" in process.stdout + process.stderr
+    # The build names the chapter and its error, then lets Sphinx report
+    # it: it does not stop on an error of its own (a missing
+    # PageMemory.forget once ended it here with an AttributeError).
+    assert re.search(r"done +probe\.md .*FAILED: .*RuntimeError.*: probe",
+                     process.stdout), process.stdout[-3000:]
+    assert "[build_book] jupyter-book build took" in process.stdout
+    assert "Traceback" not in process.stdout + process.stderr
 
 
 def test_a_broken_cross_reference_fails_the_build(probe_builds):

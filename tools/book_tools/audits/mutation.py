@@ -14,9 +14,12 @@ Usage, from the project's folder::
         "autodiff_book.checks.x_check_real*"
 
 With mutant names (mutmut's globs) only those mutants run, again from
-scratch. ``--test`` (repeated) narrows the test files for such a run: the
-functions that nearly every test calls (``checks.check_real``) would
-otherwise run most of the suite for each mutant. mutmut reads its test
+scratch; ``--changed-since COMMIT`` adds the globs of every function and
+method of the package whose source differs from that commit's (new ones
+included), module by module with ``--module``. ``--test`` (repeated)
+narrows the test files for such a run: the functions that nearly every
+test calls (``checks.check_real``) would otherwise run most of the suite
+for each mutant. mutmut reads its test
 selection only from ``pyproject.toml``, so such a run is made in a copy of
 the project, ``mutants/selection/``, whose configuration lists just those
 files (its results are in ``mutants/selection/mutants/results.txt``).
@@ -25,6 +28,7 @@ files (its results are in ``mutants/selection/mutants/results.txt``).
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import fnmatch
 import os
@@ -33,6 +37,45 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+PACKAGE = Path("src", "autodiff_book")
+
+
+def function_sources(text: str) -> dict[str, str]:
+    """Mutmut's mangled name -> source, for every top-level function and
+    method of a module's text (``x_f``; ``xǁClassǁmethod``)."""
+    tree = ast.parse(text)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[f"x_{node.name}"] = ast.get_source_segment(text, node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[f"x\u01c1{node.name}\u01c1{item.name}"] = (
+                        ast.get_source_segment(text, item))
+    return found
+
+
+def changed_globs(commit: str, modules: list[str] | None = None
+                  ) -> list[str]:
+    """Mutant globs of the functions whose source differs from ``commit``'s.
+
+    ``modules``: module names (``check``, ``data``); all when None.
+    """
+    globs = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if modules and path.stem not in modules:
+            continue
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:{path.as_posix()}"],
+            capture_output=True, text=True, check=False)
+        before = function_sources(shown.stdout) if shown.returncode == 0 \
+            else {}
+        for name, source in function_sources(path.read_text()).items():
+            if before.get(name) != source:
+                globs.append(f"autodiff_book.{path.stem}.{name}__mutmut_*")
+    return globs
 
 
 def score(results: str) -> list[str]:
@@ -95,9 +138,26 @@ def main(argv: list[str] | None = None) -> int:
                         metavar="FILE",
                         help="run only this test file or pytest node id; "
                         "repeat for more (needs names)")
+    parser.add_argument("--changed-since", metavar="COMMIT",
+                        help="add the mutants of every function changed "
+                        "since COMMIT")
+    parser.add_argument("--module", action="append", dest="modules",
+                        help="with --changed-since: only this module "
+                        "(check, data, ...); repeat for more")
+    parser.add_argument("--list", action="store_true",
+                        help="print the mutant globs and stop")
     parser.add_argument("names", nargs="*",
                         help="mutant names or globs (default: all)")
     args = parser.parse_args(argv)
+    if args.changed_since:
+        args.names += changed_globs(args.changed_since, args.modules)
+        if not args.names:
+            parser.error(f"no function changed since {args.changed_since}")
+    elif args.modules:
+        parser.error("--module needs --changed-since")
+    if args.list:
+        print("\n".join(args.names))
+        return 0
     if args.tests and not args.names:
         parser.error("--test needs mutant names: the whole package "
                      "faces the whole selection")

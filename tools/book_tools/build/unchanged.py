@@ -133,6 +133,10 @@ class PageMemory:
             "stat": self.stats[path], "checked": self.checked,
             "record": record, "code": code}
 
+    def forget(self, path: Path) -> None:
+        """``path`` must be read again next time (its run failed)."""
+        self.pages.pop(self.name(path), None)
+
 
 def code_digest(notebook: Any) -> str:
     """SHA-256 of what a chapter's cache key depends on, and more.
@@ -146,7 +150,3 @@ def code_digest(notebook: Any) -> str:
     return hashlib.sha256(json.dumps(
         [notebook.nbformat, notebook.nbformat_minor, notebook.metadata,
          code], sort_keys=True, default=str).encode()).hexdigest()
-
-    def forget(self, path: Path) -> None:
-        """``path`` must be read again next time (its run failed)."""
-        self.pages.pop(self.name(path), None)
