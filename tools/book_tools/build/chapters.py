@@ -7,11 +7,16 @@ MyST settings, the same exclusions and kernel aliases.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import myst_nb.core.read
 import nbformat
 from jupyter_book.config import get_final_config
 from myst_nb.core.read import NbReader
@@ -63,6 +68,42 @@ def toc_sources(root: Path, toc: Path,
     return sources
 
 
+# What ChapterReader read: absolute path -> (text, MyST config, notebook).
+READ: dict[str, tuple[str, MdParserConfig, nbformat.NotebookNode]] = {}
+
+
+@contextlib.contextmanager
+def reads_shared() -> Iterator[None]:
+    """Within: myst-nb in Sphinx gets the notebooks ChapterReader read.
+
+    The build reads an edited chapter to see whether its code changed,
+    and Sphinx, in this same process, would parse the same text again
+    with the same settings (a tenth of a second a chapter, the larger part
+    of what a prose edit costs the build above a plain one). A copy of
+    the notebook read is handed over instead, only for the same path,
+    text and MyST configuration, and only with the arguments myst-nb's
+    reader of MyST Markdown uses; anything else is read as before.
+    """
+    original = myst_nb.core.read.read_myst_markdown_notebook
+
+    def read_myst_markdown_notebook(text, config=None, *args,
+                                    add_source_map=False, path=None,
+                                    **kwargs):
+        known = READ.get(os.path.abspath(path)) if path else None
+        if (known is not None and add_source_map and not args
+                and not kwargs and known[0] == text and known[1] == config):
+            return copy.deepcopy(known[2])
+        return original(text, config, *args, add_source_map=add_source_map,
+                        path=path, **kwargs)
+
+    myst_nb.core.read.read_myst_markdown_notebook = read_myst_markdown_notebook
+    try:
+        yield
+    finally:
+        myst_nb.core.read.read_myst_markdown_notebook = original
+        READ.clear()
+
+
 class ChapterReader:
     """Reads a page source as myst-nb reads it, with the build's config."""
 
@@ -81,7 +122,11 @@ class ChapterReader:
         reader = notebook_reader(path, self.md_config)
         if reader is None:  # plain Markdown, nothing to execute
             return None
-        notebook = reader.read(path.read_text(encoding="utf8"))
+        text = path.read_text(encoding="utf8")
+        notebook = reader.read(text)
+        # Before execution adds outputs: as Sphinx would read it.
+        READ[os.path.abspath(path)] = (text, self.md_config,
+                                       copy.deepcopy(notebook))
         if "mystnb" in notebook.metadata:  # per-file settings: leave to Sphinx
             return None
         kernel = notebook.metadata.get("kernelspec", {})

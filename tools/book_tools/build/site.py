@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from book_tools.build.chapters import sphinx_config
+from book_tools.build.chapters import reads_shared, sphinx_config
 from book_tools.build.dependencies import file_hash
 from book_tools.build.execution import fill_cache
 
@@ -132,7 +132,8 @@ def build_site(root: Path, build: Path, args: argparse.Namespace,
         if "--all" in command else "") + (
         f"; pages whose outputs changed: {', '.join(stale)}"
         if stale else ""), flush=True)
-    status = run_jupyter_book(command)
+    with reads_shared():
+        status = run_jupyter_book(command)
     print(f"[build_book] jupyter-book build took "
           f"{time.perf_counter() - clock:.1f} s", flush=True)
     if status == 0:
