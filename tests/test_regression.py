@@ -200,6 +200,25 @@ def test_mse_surface_of_constant_or_narrow_inputs(x, name):
             ), name
 
 
+def test_mse_surface_of_nearly_constant_inputs_far_from_zero():
+    # x = 1e7 +- 2^-24: a spread within float64 rounding of x's size, so
+    # no slope is best, yet the points differ. Constant y: the exact MSE
+    # is (s 1e7 + b - 5)^2 + s^2 2^-48, zero at s = 0, b = 5.
+    from fractions import Fraction
+
+    x = np.array([1e7 - 2.0**-24, 1e7 + 2.0**-24])
+    y = np.full(2, 5.0)
+    slopes = np.array([0.0, 2.0**-20, -(2.0**-21)])
+    biases = np.array([5.0, 4.0])
+    surface = mse_surface(x, y, slopes, biases)
+    for i, b in enumerate(biases):
+        for j, s in enumerate(slopes):
+            exact = sum((Fraction(s) * Fraction(xi) + Fraction(b) - 5) ** 2
+                        for xi in x) / 2
+            assert surface[i, j] == pytest.approx(float(exact), rel=1e-9,
+                                                  abs=0.0), (s, b)
+    assert surface[0, 0] == 0.0
+
 def test_grids_of_exact_numbers_are_read_as_floats():
     from decimal import Decimal
 
