@@ -213,9 +213,10 @@ def restore_downloads(chapters: dict[Path, Chapter | None], read: Any,
         for cell in merged.cells:  # myst-nb takes glue outputs out likewise
             if cell.cell_type == "code":
                 extract_glue_data_cell(cell)
+        text = nbformat.writes(merged)
         for folder in (build / "jupyter_execute", build / "html/_sources"):
             if (folder / name).is_file():
-                (folder / name).write_text(nbformat.writes(merged), "utf8")
+                (folder / name).write_text(text, "utf8")
 
 
 @dataclasses.dataclass

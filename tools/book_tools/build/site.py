@@ -36,7 +36,7 @@ ASSETS_FILE = "assets.json"
 # message catalogues and Jinja templates, and TrueType fonts (the theme's CSS
 # offers WOFF2 first, which every current browser takes).
 NEVER_LOADED = (  # fnmatch patterns: "*" matches "/" too
-    "*.map",
+    "_static/*.map",
     "_static/locales/*",
     "_static/*webpack-macros.html",
     "_static/vendor/fontawesome/webfonts/*.ttf",
@@ -57,15 +57,17 @@ def assets_digest(root: Path) -> str:
 def prune(html: Path) -> int:
     """Delete the files no reader loads; return the bytes removed.
 
-    One walk of the site (Sphinx copies the static files at every build
-    that writes a page, so this runs after each).
+    One walk of ``_static`` (Sphinx copies the static files at every
+    build that writes a page, so this runs after each).
     """
     removed = 0
-    for directory, _, names in os.walk(html, topdown=False):
+    # Every pattern lies in _static, where Sphinx copies the themes' files:
+    # the pages themselves (hundreds of files) need no look.
+    for directory, _, names in os.walk(html / "_static", topdown=False):
         folder = Path(directory)
         relative = folder.relative_to(html).as_posix()
         for name in names:
-            path = f"{relative}/{name}" if relative != "." else name
+            path = f"{relative}/{name}"
             if any(fnmatch.fnmatchcase(path, p) for p in NEVER_LOADED):
                 removed += (folder / name).stat().st_size
                 (folder / name).unlink()
