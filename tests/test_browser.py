@@ -373,6 +373,40 @@ def test_search_from_a_chapter_page(site, chrome):
     assert_ranked_first(search_results(chrome), "book/sgd.html")
 
 
+LOGOS = ("logo_binder.svg", "logo_colab.png")
+LOADED_LOGOS = """
+return performance.getEntriesByType("resource")
+    .map(entry => entry.name.split("/").pop())
+    .filter(name => name.startsWith("logo_")).sort();
+"""
+
+
+def test_the_launch_logos_load_when_the_menu_opens(site, chrome):
+    """The launch menu's Binder and Colab logos (7.8 KB for Colab's PNG)
+    are not fetched with the page, only when a reader opens the menu
+    (``_templates/macros/buttons.html``), and then they show."""
+    from selenium.webdriver.common.by import By
+
+    browser.set_color_scheme(chrome, "light")
+    browser.set_device(chrome, "desktop")
+    chrome.get(f"{site}book/derivatives.html")
+    chrome.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.fonts.ready.then(() => setTimeout(done, 1000));")
+    assert chrome.execute_script(LOADED_LOGOS) == []
+    chrome.find_element(
+        By.CSS_SELECTOR,
+        "button[aria-label='Launch interactive content']").click()
+    deadline = time.monotonic() + 10
+    while (time.monotonic() < deadline
+           and chrome.execute_script(LOADED_LOGOS) != sorted(LOGOS)):
+        time.sleep(0.1)
+    assert chrome.execute_script(LOADED_LOGOS) == sorted(LOGOS)
+    shown = chrome.execute_script(
+        "return [...document.querySelectorAll('.dropdown-launch-buttons img')]"
+        ".map(img => img.complete && img.naturalWidth > 0);")
+    assert shown == [True, True]
+
 @pytest.mark.parametrize("page", [f"{page}.html" for page in CHAPTERS])
 def test_figures_load_lazily(built_book, page):
     html = (built_book / "_build" / "html" / page).read_text()

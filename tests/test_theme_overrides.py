@@ -34,6 +34,13 @@ OVERRIDES = [*TEMPLATES, Path(site_fixes.__file__)]
 JINJA_COMMENT = re.compile(r"\{#.*?#\}\n?", re.S)
 # What each whole copy changes in its upstream component: (old, new) pairs.
 COPY_EDITS = {
+    "article-header-buttons.html": [(
+        '{% from "../macros/buttons.html"', '{% from "macros/buttons.html"',
+    )],
+    "macros/buttons.html": [(
+        'src="{{ pathto(icon, 1) }}">',
+        'src="{{ pathto(icon, 1) }}" loading="lazy">',
+    )],
     "search-button-field.html": [(' aria-label="{{ _(\'Search\') }}"', "")],
     "theme-switcher.html": [
         (' aria-label="{{ _(\'Color mode\') }}"', ""),
