@@ -382,7 +382,7 @@ return performance.getEntriesByType("resource")
 
 
 def test_the_launch_logos_load_when_the_menu_opens(site, chrome):
-    """The launch menu's Binder and Colab logos (7.8 KB for Colab's PNG)
+    """The launch menu's Binder and Colab logos (7.6 KB for Colab's PNG)
     are not fetched with the page, only when a reader opens the menu
     (``_templates/macros/buttons.html``), and then they show."""
     from selenium.webdriver.common.by import By
