@@ -97,10 +97,18 @@ def test_viridis_colours_run_from_purple_to_light_green(count):
         assert greens == sorted(greens)
 
 
-@pytest.mark.parametrize("count", [0, -1, 2.0, "3"])
-def test_viridis_colours_refuse_a_bad_count(count):
-    with pytest.raises(ValueError, match="count must be a positive integer"):
+@pytest.mark.parametrize(("count", "shown"),
+                         [(0, "0"), (-1, "-1"), (2.0, "2.0"), ("3", "'3'")])
+def test_viridis_colours_refuse_a_bad_count(count, shown):
+    with pytest.raises(ValueError) as caught:
         viridis_colours(count)
+    assert str(caught.value) == (
+        f"count must be a positive integer, got {shown}")
+
+
+def test_one_viridis_colour_is_the_start_of_the_range():
+    (colour,) = viridis_colours(1)
+    assert colour == tuple(mpl.colormaps["viridis"](0.0))
 
 
 CURVES = {0.0: [4.0, 2.0, 1.0], 0.5: [3.0, 1.0, 0.5], 0.9: [2.0, 0.4, 0.3]}

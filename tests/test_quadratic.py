@@ -713,7 +713,10 @@ def test_regime_takes_a_tolerance_of_zero():
 
 @pytest.mark.parametrize(
     ("learning_rate", "momentum", "curvature"),
-    [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0)],
+    [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0),
+     # trace = 1 + μ - γλ near -1e154: its square overflows (while
+     # 1 + μ + γλ cancels), which characteristic_roots refuses.
+     (0.5, -1e154, 1e154)],
 )
 def test_regime_of_an_overflowing_product_is_divergent(
     learning_rate, momentum, curvature
@@ -733,6 +736,16 @@ def test_regime_of_an_overflowing_product_is_divergent(
     assert quadratic.regime(learning_rate, momentum, curvature) == (
         "divergent"
     )
+
+
+def test_regime_of_a_huge_momentum_is_divergent_where_the_roots_overflow():
+    # The roots' product is μ: |μ| = 1e200 > 1 diverges, though slowly
+    # at γλ = 1e-600; the trace 1 + μ - γλ squared (1e400) overflows, so
+    # the roots cannot be computed (characteristic_roots refuses) and
+    # regime must say so itself.
+    with pytest.raises(ValueError, match="overflows float64"):
+        quadratic.characteristic_roots(1e-300, -1e200, 1e-300)
+    assert quadratic.regime(1e-300, -1e200, 1e-300) == "divergent"
 
 
 # Hostile input, round 2 (issue 24).

@@ -148,7 +148,8 @@ def viridis_colours(count: int) -> list[tuple]:
         )
     # Viridis has 256 colours: more would repeat them.
     check_count("count", count, maximum=256)
-    stops = np.linspace(*VIRIDIS_RANGE, count) if count > 1 else [0.0]
+    # One colour is the range's start: linspace gives just that.
+    stops = np.linspace(*VIRIDIS_RANGE, count)
     return [tuple(mpl.colormaps["viridis"](stop)) for stop in stops]
 
 
