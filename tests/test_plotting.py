@@ -111,6 +111,18 @@ def test_one_viridis_colour_is_the_start_of_the_range():
     assert colour == tuple(mpl.colormaps["viridis"](0.0))
 
 
+def test_at_most_256_curves_are_drawn_as_many_colours_as_viridis_has():
+    # Checked before drawing anything: the check alone, at its edge.
+    from autodiff_book import plotting
+
+    curves = {k / 1000: [1.0, 0.5] for k in range(256)}
+    plotting._check_curves(curves)
+    curves[0.999] = [1.0, 0.5]
+    with pytest.raises(ValueError) as caught:
+        plotting._check_curves(curves)
+    assert str(caught.value) == (
+        "curves holds 257 curves: at most 256 can be told apart")
+
 CURVES = {0.0: [4.0, 2.0, 1.0], 0.5: [3.0, 1.0, 0.5], 0.9: [2.0, 0.4, 0.3]}
 
 

@@ -769,6 +769,31 @@ def exact_fit(x, y):
     return slope, bias, spread, mse
 
 
+def test_targets_far_from_zero_keep_their_variance_and_the_least_loss():
+    # y near 1e7: <y²> - <y>² would lose every digit of var(y), which the
+    # loss at the minimum (var(y) - cov² / var(x)) is made of.
+    from fractions import Fraction
+
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 1, 100)
+    y = 1e7 + 2.5 * x + rng.normal(0, 0.5, 100)
+    ys = [Fraction(v) for v in y]
+    mean = sum(ys) / len(ys)
+    variance = sum((v - mean) ** 2 for v in ys) / len(ys)
+    stats = quadratic.sufficient_statistics(x, y)
+    assert stats.variance_y == pytest.approx(float(variance), rel=1e-9)
+    *_, mse = exact_fit(x, y)
+    assert quadratic.loss(stats, quadratic.minimiser(stats)) == (
+        pytest.approx(float(mse), rel=1e-6))
+
+
+def test_an_overflowing_critical_momentum_is_refused_in_full():
+    with pytest.raises(ValueError) as caught:
+        quadratic.critical_momentum(1e300, 1e300)
+    assert str(caught.value) == (
+        "learning_rate * curvature is so large that the momentum overflows "
+        "float64 (learning_rate 1e+300, curvature 1e+300)")
+
 @pytest.mark.parametrize("centre", [0.0, 1e6, 1e7, -3e8])
 def test_the_quadratic_is_exact_for_data_far_from_zero(centre):
     # Raw moments lose every digit here: <x²> - <x>² of x near 1e7 is the

@@ -169,10 +169,9 @@ def write_dataset(
     # A non-empty string such as "no" is true: it must not overwrite data.
     force = checks.check_bool("force", force)
     directory.mkdir(parents=True, exist_ok=True)
-    payloads = {
-        name: tensor_bytes(tensor)
-        for name, tensor in zip(FILE_NAMES, make_dataset(seed), strict=True)
-    }
+    x, y = make_dataset(seed)
+    x_name, y_name = FILE_NAMES
+    payloads = {x_name: tensor_bytes(x), y_name: tensor_bytes(y)}
     for name, payload in payloads.items():
         _check_target(directory / name, payload, force)
     # Both files go to temporary files first and are renamed into place
