@@ -579,3 +579,9 @@ def graph_of_a_product():
 def test_hostile_arguments_get_the_packages_own_error(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_layout_graph_names_what_it_was_given():
+    with pytest.raises(TypeError) as caught:
+        layout_graph(3)
+    assert str(caught.value) == "layout_graph needs a Graph, got int"

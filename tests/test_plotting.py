@@ -516,3 +516,60 @@ def test_momentum_colours_are_distinct_and_ordered():
 def test_momentum_colour_refuses_what_is_not_a_real_number(bad):
     with pytest.raises((TypeError, ValueError), match="momentum"):
         momentum_colour(bad)
+
+
+# Refusals of plot_trajectories read in full, at their edges; each comes
+# before anything is drawn.
+
+
+def trajectories(**options):
+    x = np.arange(5.0)
+    return plot_trajectories(x, 2 * x, {0.5: [[0.0, 0.0]]}, **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"levels": 1.5}, "levels must be an integer >= 2, got 1.5"),
+        ({"biases": [0.0, 1.0, 1.0]}, "biases must be an increasing 1-D "
+         "grid of at least two values, got array([0., 1., 1.])"),
+        ({"slopes": [0.0]}, "slopes must be an increasing 1-D grid of at "
+         "least two values, got array([0.])"),
+    ],
+)
+def test_plot_trajectories_refusals_in_full(options, message):
+    with pytest.raises(ValueError) as caught:
+        trajectories(**options)
+    assert str(caught.value) == message
+
+
+def test_two_grid_values_are_enough():
+    figure, _ = trajectories(slopes=[1.0, 3.0], biases=[-1.0, 1.0])
+    plt.close(figure)
+
+
+def test_at_most_256_paths_are_drawn():
+    # 256 paths pass that check: the next one (levels) speaks instead.
+    x = np.arange(5.0)
+    paths = {k / 1000: [[0.0, 0.0]] for k in range(256)}
+    with pytest.raises(ValueError, match="^levels must be"):
+        plot_trajectories(x, 2 * x, paths, levels=1)
+    paths[0.999] = [[0.0, 0.0]]
+    with pytest.raises(ValueError) as caught:
+        plot_trajectories(x, 2 * x, paths)
+    assert str(caught.value) == (
+        "paths holds 257 paths: at most 256 can be told apart")
+
+
+def test_a_momentum_key_of_paths_is_named_as_one():
+    x = np.arange(5.0)
+    with pytest.raises(TypeError) as caught:
+        plot_trajectories(x, 2 * x, {"0.5": [[0.0, 0.0]]})
+    assert str(caught.value) == (
+        "the keys of paths must be momentum values (numbers), got '0.5'")
+
+
+def test_loss_curves_refuse_a_ylabel_that_is_not_text():
+    with pytest.raises(TypeError) as caught:
+        plot_loss_curves({0.5: [1.0, 0.5]}, ylabel=3)
+    assert str(caught.value) == "ylabel must be a str, got 3"

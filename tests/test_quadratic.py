@@ -899,3 +899,34 @@ def test_a_loss_beyond_float64_is_refused_without_a_warning():
         for theta in ((1e308, 0.0), (1e200, 0.0)):
             with pytest.raises(ValueError, match="the loss overflows"):
                 quadratic.loss(stats, theta)
+
+
+@pytest.mark.parametrize(
+    ("stats", "theta"),
+    [
+        # Overflow: a <x> + b - <y> passes the largest float.
+        (quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), (1e308, 1e308)),
+        # inf - inf: a var(x) overflows upwards (var(x) = 1e10) while
+        # <x> (a <x> + b) overflows downwards (b = -1.7e308).
+        (quadratic.SufficientStatistics(1e10 + 4.0, 2.0, 0, 0, 0),
+         (1e300, -1.7e308)),
+    ],
+)
+def test_an_overflowing_gradient_is_refused_without_numpy_warnings(
+        stats, theta):
+    # The refusal is the package's; numpy's overflow and invalid-value
+    # warnings on the way would only repeat it, in numpy's words.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            quadratic.gradient(stats, theta)
+    assert str(caught.value) == (
+        "theta is so far from the minimum that the gradient overflows "
+        "float64")
+
+
+def test_the_centred_averages_left_out_are_derived_from_the_five():
+    stats = quadratic.SufficientStatistics(
+        mean_xx=5.0, mean_x=2.0, mean_xy=7.0, mean_y=3.0, mean_yy=10.0)
+    assert (stats.variance_x, stats.covariance_xy, stats.variance_y) == (
+        1.0, 1.0, 1.0)

@@ -1009,3 +1009,33 @@ def test_the_mean_squared_error_of_integers_is_refused_by_name(name):
         f"{name} must hold floating-point numbers, got torch.int64; "
         f"convert it with {name}.float()"
     )
+
+
+# Refusals read in full (mutants that changed only a message survived).
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: DivergenceError("message", []), TypeError,
+         "history must be a History, got list"),
+        (lambda: History().parameters_at("1"), TypeError,
+         "epoch must be an int, got '1'"),
+        (lambda: PathRecorder(SGD(0.1)).step(torch.ones(2, dtype=int)),
+         TypeError, "parameters must hold floating-point numbers, got "
+         "torch.int64; convert it with parameters.float()"),
+    ],
+)
+def test_refusals_name_what_they_were_given(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_a_refused_step_leaves_the_recorded_path_as_it_was():
+    # The recorder checks before it records: an integer tensor, which the
+    # rule would refuse too, must not enter the path first.
+    recorder = PathRecorder(SGD(0.1))
+    with pytest.raises(TypeError, match="^parameters must hold floating"):
+        recorder.step(torch.ones(2, dtype=torch.int64))
+    assert recorder.points == []
