@@ -328,6 +328,8 @@ ADDED = (
     "zero it between the two backward passes"
 )
 NOT_GRADIENT = "not the gradient: write trace(A @ A) as a double sum"
+# Just inside the rounding tolerance, by less than float32 would drift.
+EDGE = check.ROUNDED - 1e-9
 FIRST_WRONG = "the first derivative is not right"
 SECOND_WRONG = (
     "the second derivative is not right (backward needs create_graph=True "
@@ -507,6 +509,13 @@ def part_one_cases():
         (lambda: c13(d1 + 5e-4, d2 - 5e-4), says(p13)),
         (lambda: c13(a["df1_dy"], d2), says(p13, other)),
         (lambda: c13(d1, a["df2_dx"]), says(p13, other)),
+        # A mistake's pair just inside the rounding, on either side: the
+        # mistaken procedure runs in float64 like the student's, or one
+        # side would fall out of the tolerance.
+        (lambda: c13(a["df1_dy"] + EDGE, a["df2_dx"] + EDGE),
+         says(p13, other)),
+        (lambda: c13(a["df1_dy"] - EDGE, a["df2_dx"] - EDGE),
+         says(p13, other)),
         (lambda: c13(d1 + a["df2_dx"], d2), says(p13, ADDED)),
         (lambda: c13(d1, d2 + a["df1_dy"]), says(p13, ADDED)),
         (lambda: c13(d1 + 0.001, d2), says(p13, "df1_dx is not right")),
@@ -582,6 +591,8 @@ def test_problem_1_2_verdicts_in_full():
         ((x, sigma + 2e-5), NOT_DERIVATIVE),
         ((x, right + 2e-5), NOT_DERIVATIVE),
         ((x, 2 * right), TWICE_1_2),
+        ((x, 2 * right + 9e-6), TWICE_1_2),
+        ((x, 2 * right + 2e-5), NOT_DERIVATIVE),
         ((x, right[:-1]), "derivative should have shape (100,), got (99,)"),
         ((x, "abc"), "derivative should be a tensor, got str"),
         (("abc", right), "x should be a tensor, got str"),
@@ -961,6 +972,7 @@ def test_a_seed_beyond_64_bits_is_refused_by_name():
         (lambda: check.Verdict(1.1, "correct"), TypeError,
          "problem must be a str"),
         (lambda: check.todo(None), TypeError, "task must be a str"),
+        (lambda: check.todo(3), TypeError, "^task must be a str, got int$"),
         (lambda: check.three_way_split(torch.zeros(5, 1), torch.zeros(5, 1)),
          ValueError, "x must hold at least 10 samples"),
         (lambda: check.three_way_split(torch.zeros(20, 1),

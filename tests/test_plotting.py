@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -97,9 +98,12 @@ def test_viridis_colours_run_from_purple_to_light_green(count):
         assert greens == sorted(greens)
 
 
-@pytest.mark.parametrize("count", [0, -1, 2.0, "3"])
-def test_viridis_colours_refuse_a_bad_count(count):
-    with pytest.raises(ValueError, match="count must be a positive integer"):
+@pytest.mark.parametrize(
+    ("count", "shown"), [(0, "0"), (-1, "-1"), (2.0, "2.0"), ("3", "'3'")]
+)
+def test_viridis_colours_refuse_a_bad_count(count, shown):
+    message = f"count must be a positive integer, got {shown}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         viridis_colours(count)
 
 
