@@ -319,6 +319,10 @@ NOT_DERIVATIVE = (
     "not the derivative at every point: compare with a finite difference "
     "at a few points"
 )
+MEAN_1_2 = (
+    "the derivative divided by the number of points: the sum trick needs "
+    ".sum(); .mean() scales every gradient by 1/N"
+)
 TWICE_1_2 = (
     "twice the derivative: backward() ran twice and .grad adds up; zero "
     "x.grad (or make x afresh) before backward()"
@@ -548,6 +552,9 @@ def part_one_cases():
         (lambda: c15(0.0, second), says(p15, zeroed)),
         (lambda: c15(1.0, second), says(p15, FIRST_WRONG)),
         (lambda: c15(first, first + second), says(p15, carries)),
+        # The accumulated second value names its mistake whatever the
+        # first value is.
+        (lambda: c15(first + 0.001, first + second), says(p15, carries)),
         (lambda: c15(a["sigma"], second), says(p15, "the first value is "
                                                     "σ(x), not σ'(x)")),
         (lambda: c15(first + 0.001, second), says(p15, FIRST_WRONG)),
@@ -573,6 +580,7 @@ def sum_trick(x):
 def test_problem_1_2_verdicts_in_full():
     x = torch.arange(-5, 5, 0.1)
     right = sigmoid_by_sum_trick(x)
+    mean = right / len(x)
     sigma = torch.sigmoid(x.double())
     two = torch.tensor([-5.0, 4.0])
     edge = torch.tensor([-5 + 1e-6, 4.0], dtype=torch.float64)
@@ -593,6 +601,12 @@ def test_problem_1_2_verdicts_in_full():
         ((x, 2 * right), TWICE_1_2),
         ((x, 2 * right + 9e-6), TWICE_1_2),
         ((x, 2 * right + 2e-5), NOT_DERIVATIVE),
+        # .mean(): within 1e-7 absolute (the smallest entry is 7e-5) and
+        # 0.1 % relative of the derivative over N, and just beyond.
+        ((x, mean), MEAN_1_2),
+        ((x, mean + 9e-8), MEAN_1_2),
+        ((x, mean * 1.0005), MEAN_1_2),
+        ((x, mean * 1.002), NOT_DERIVATIVE),
         ((x, right[:-1]), "derivative should have shape (100,), got (99,)"),
         ((x, "abc"), "derivative should be a tensor, got str"),
         (("abc", right), "x should be a tensor, got str"),

@@ -619,6 +619,8 @@ def test_a_data_set_of_ones_own_is_checked_like_the_books(tmp_path, x,
          "seed must lie between"),
         (lambda p: data.check_tensor("X.pt", [[1.0]]), DataFormatError,
          "X.pt is a list, expected a torch.Tensor"),
+        (lambda p: data.main(["out", 3]), TypeError,
+         re.escape("argv must be a list of str, got ['out', 3]") + "$"),
     ],
 )
 def test_hostile_arguments_get_the_packages_own_error(tmp_path, call, error,

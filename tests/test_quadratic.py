@@ -713,14 +713,15 @@ def test_regime_takes_a_tolerance_of_zero():
 
 @pytest.mark.parametrize(
     ("learning_rate", "momentum", "curvature"),
-    [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0)],
+    [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0),
+     (1.0, -1e300, 1e300)],
 )
 def test_regime_of_an_overflowing_product_is_divergent(
     learning_rate, momentum, curvature
 ):
-    # γλ (or 4μ) overflows a float: the iteration, written out, leaves the
-    # finite numbers within three steps; the regime must not call it a
-    # zig-zag.
+    # γλ (or 4μ, or (1 + μ - γλ)²) overflows a float: the iteration,
+    # written out, leaves the finite numbers within three steps; the
+    # regime must not call it a zig-zag, nor fail to compute the roots.
     w, running_sum = 1.0, None
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(3):
@@ -733,6 +734,13 @@ def test_regime_of_an_overflowing_product_is_divergent(
     assert quadratic.regime(learning_rate, momentum, curvature) == (
         "divergent"
     )
+
+
+def test_one_exact_step_is_critically_damped():
+    # γλ = 1 without momentum lands on the minimum in one step: the
+    # characteristic polynomial is z², a double root at 0 (trace 0).
+    assert quadratic.characteristic_roots(1.0, 0.0, 1.0) == (0j, 0j)
+    assert quadratic.regime(1.0, 0.0, 1.0) == "critically damped"
 
 
 # Hostile input, round 2 (issue 24).
