@@ -4,6 +4,9 @@ Each check is given a right answer, each typical wrong one and a
 placeholder, and must tell them apart without giving the answer away.
 """
 
+import math
+import re
+
 import pytest
 import torch
 
@@ -198,6 +201,10 @@ def test_softmax_jacobian_verdicts_in_full():
         (p - OUTSIDE, wrong),
         (torch.zeros(2, 2), "jacobian should have shape (3, 3), got (2, 2)"),
         ("abc", "jacobian should be a tensor, got str"),
+        (jacobian.to_sparse(),
+         "jacobian should be a tensor with data, got a sparse tensor"),
+        (torch.zeros(3, 3, device="meta"),
+         "jacobian should be a tensor with data, got a meta tensor"),
     ]
     for index, (answer, hint) in enumerate(cases):
         verdict = check.softmax_jacobian(answer)
@@ -207,10 +214,44 @@ def test_softmax_jacobian_verdicts_in_full():
     )
 
 
+def curvature_hessian() -> torch.Tensor:
+    """The Hessian of logsumexp(B w) + |w|^2 / 2 in closed form.
+
+    With p = softmax(B w): B^T (diag(p) - p p^T) B + I, in float64.
+    """
+    w = torch.tensor(check.HESSIAN_POINT, dtype=torch.float64)
+    b = torch.tensor(check.HESSIAN_B, dtype=torch.float64)
+    p = torch.softmax(b @ w, dim=0)
+    return b.T @ (torch.diag(p) - torch.outer(p, p)) @ b + torch.eye(3)
+
+
+def test_curvature_function_and_its_guards():
+    w = torch.tensor(check.HESSIAN_POINT, dtype=torch.float64)
+    rows = torch.tensor(check.HESSIAN_B, dtype=torch.float64) @ w
+    expected = math.log(sum(math.exp(r) for r in rows.tolist())) + 0.5 * sum(
+        x * x for x in check.HESSIAN_POINT
+    )
+    assert check.curvature_function(w).item() == pytest.approx(
+        expected, rel=1e-14
+    )
+    assert torch.allclose(
+        torch.func.hessian(check.curvature_function)(w), curvature_hessian()
+    )
+    with pytest.raises(TypeError, match=re.escape(
+        "w must hold floating-point numbers, got torch.int64; convert it "
+        "with w.float()"
+    )):
+        check.curvature_function(torch.tensor([1, -1, 0]))
+    with pytest.raises(ValueError, match=(
+        r"^w must be a vector of 3 numbers, got shape \(2,\)$"
+    )):
+        check.curvature_function(torch.zeros(2))
+
+
 def test_largest_hessian_eigenvalue_verdicts_in_full():
-    point = torch.tensor(check.HESSIAN_POINT, dtype=torch.float64)
-    hessian = torch.func.hessian(check.curvature_function)(point)
-    smallest, middle, largest = torch.linalg.eigvalsh(hessian).tolist()
+    smallest, middle, largest = torch.linalg.eigvalsh(
+        curvature_hessian()
+    ).tolist()
     # The check allows 1e-3, more than ROUNDED; just inside it by less
     # than a float32 Hessian would drift.
     edge = 1e-3 - 1e-9

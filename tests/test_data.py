@@ -629,6 +629,17 @@ def test_hostile_arguments_get_the_packages_own_error(tmp_path, call, error,
         call(tmp_path)
 
 
+def test_write_dataset_pairs_each_file_name_with_one_tensor(
+    tmp_path, monkeypatch
+):
+    # A name without a tensor is an error in the package, not a file
+    # silently left unwritten.
+    monkeypatch.setattr(data, "FILE_NAMES", (*data.FILE_NAMES, "z.pt"))
+    with pytest.raises(ValueError, match="zip"):
+        write_dataset(tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
 def test_data_errors_about_content_are_value_errors():
     # The package's errors are TypeError or ValueError; a file of the
     # wrong content is a bad value, and stays a DataSetError.

@@ -559,7 +559,7 @@ def graph_of_a_product():
             torch.ones(1, requires_grad=True) * 2, names=[("x", 1)]),
          TypeError, "names must be a mapping"),
         (lambda: layout_graph("graph"), TypeError,
-         "layout_graph needs a Graph"),
+         "^layout_graph needs a Graph, got str$"),
         (lambda: draw_graph(graph_of_a_product(), width="4"), TypeError,
          "width must be a number"),
         (lambda: draw_graph(graph_of_a_product(), width=10**400),

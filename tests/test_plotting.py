@@ -446,6 +446,12 @@ def small_fit():
          "legend must be True or False"),
         (lambda: plot_loss_curves({0.5: [1.0]}, ylabel=None), TypeError,
          "ylabel must be a str"),
+        (lambda: plot_loss_curves({0.5: [1.0]}, ylabel=3), TypeError,
+         "^ylabel must be a str, got 3$"),
+        (lambda: plot_trajectories(*small_fit(), {"0.5": [[0, 0]]}),
+         TypeError,
+         "^the keys of paths must be momentum values \\(numbers\\), got "
+         "'0.5'$"),
         (lambda: plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1]]},
                                    levels=10**400),
          ValueError, "levels must be at most 100"),
@@ -462,6 +468,33 @@ def test_hostile_arguments_get_the_packages_own_error(call, error, match):
     try:
         with pytest.raises(error, match=match):
             call()
+    finally:
+        plt.close("all")
+
+
+def test_at_most_256_curves_or_paths_can_be_told_apart():
+    # Viridis has 256 colours. 256 curves (or paths) pass the count, and
+    # the next check speaks; 257 are refused by the count.
+    momenta = np.linspace(0.0, 1.0, 257).tolist()
+    curves = {mu: [1.0] for mu in momenta}
+    paths = {mu: [[0.0, 0.0]] for mu in momenta}
+    first_256 = dict(list(curves.items())[:256])
+    try:
+        with pytest.raises(TypeError, match="^ylabel must be a str, got 3$"):
+            plot_loss_curves(first_256, ylabel=3)
+        with pytest.raises(ValueError, match=(
+            "^curves holds 257 curves: at most 256 can be told apart$"
+        )):
+            plot_loss_curves(curves)
+        with pytest.raises(ValueError, match=(
+            "^levels must be an integer >= 2, got 1$"
+        )):
+            plot_trajectories(*small_fit(), dict(list(paths.items())[:256]),
+                              levels=1)
+        with pytest.raises(ValueError, match=(
+            "^paths holds 257 paths: at most 256 can be told apart$"
+        )):
+            plot_trajectories(*small_fit(), paths)
     finally:
         plt.close("all")
 

@@ -837,17 +837,22 @@ def test_huge_integers_are_refused_by_name(call):
         (lambda: quadratic.largest_stable_learning_rate(1e-310, 0.5),
          "curvature 1e-310 is so small"),
         (lambda: quadratic.critical_momentum(1e300, 1e300),
-         "learning_rate \\* curvature is so large"),
+         re.escape(
+             "learning_rate * curvature is so large that the momentum "
+             "overflows float64 (learning_rate 1e+300, curvature 1e+300)"
+         ) + "$"),
         (lambda: quadratic.heavy_ball(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), 0.1, 0.5,
             10**9), "steps must be at most 10000000"),
         (lambda: quadratic.loss(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), (1e200, 0)),
-         "theta is so far from the minimum that the loss overflows"),
+         "^theta is so far from the minimum that the loss overflows "
+         "float64$"),
         (lambda: quadratic.gradient(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0),
             (1e308, 1e308)),
-         "theta is so far from the minimum that the gradient overflows"),
+         "^theta is so far from the minimum that the gradient overflows "
+         "float64$"),
         (lambda: quadratic.gradient(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), "12"),
          "theta must be numbers"),
@@ -858,6 +863,38 @@ def test_huge_integers_are_refused_by_name(call):
 def test_results_beyond_float64_are_refused_not_inf_or_nan(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+def test_a_gradient_beyond_float64_is_refused_without_a_warning():
+    # 2 (a <x> + b - <y>) overflows to inf; with <x> = 0 (and a mean of
+    # y beyond the square root of float64, given with its variance) the
+    # term <x> (a <x> + b - <y>) is 0 * inf = nan. numpy would announce
+    # both before the package's own error.
+    consistent = quadratic.SufficientStatistics(2.0, 1.0, 3.5, 1.5, 7.0)
+    centred = quadratic.SufficientStatistics(
+        1.0, 0.0, 0.0, -1e308, 1.0, variance_y=1.0
+    )
+    message = (
+        "^theta is so far from the minimum that the gradient overflows "
+        "float64$"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for stats, theta in ((consistent, (1e308, 1e308)),
+                             (centred, (1.0, 1.7e308))):
+            with pytest.raises(ValueError, match=message):
+                quadratic.gradient(stats, theta)
+
+
+def test_the_spread_of_y_far_from_zero_is_exact():
+    # y near 1e8: <y²> - <y>² is the difference of two numbers near 1e16,
+    # 2 apart in float64, and comes out 0. The centred variance is 1/4,
+    # the loss of the flat line at the mean of y.
+    x = np.arange(4.0)
+    y = 1e8 + np.array([0.0, 1.0, 0.0, 1.0])
+    stats = quadratic.sufficient_statistics(x, y)
+    assert stats.variance_y == 0.25
+    assert quadratic.loss(stats, (0.0, 1e8 + 0.5)) == 0.25
 
 
 def test_a_loss_beyond_float64_is_refused_without_a_warning():
