@@ -472,6 +472,40 @@ def test_hostile_arguments_get_the_packages_own_error(call, error, match):
         plt.close("all")
 
 
+@pytest.mark.parametrize(
+    ("grids", "message"),
+    [
+        ({"slopes": [1.0]}, "slopes must be an increasing 1-D grid of at "
+         "least two values, got array([1.])"),
+        ({"biases": [0.0, 0.0, 1.0]}, "biases must be an increasing 1-D "
+         "grid of at least two values, got array([0., 0., 1.])"),
+        ({"biases": [2.0, 1.0]}, "biases must be an increasing 1-D grid of "
+         "at least two values, got array([2., 1.])"),
+    ],
+)
+def test_trajectories_refuse_a_grid_that_does_not_increase(grids, message):
+    try:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1]]},
+                              **grids)
+    finally:
+        plt.close("all")
+
+
+def test_trajectories_draw_on_a_grid_of_two_values():
+    # Two values per axis is the smallest grid: the contours span it.
+    figure, axes = plot_trajectories(
+        *small_fit(), {0.5: [[0, 0], [1, 1]]}, slopes=[-1.0, 3.0],
+        biases=[-2.0, 4.0],
+    )
+    try:
+        assert len(axes.collections) == 1  # the contour lines
+        assert axes.get_xlim() == (-1.0, 3.0)
+        assert axes.get_ylim() == (-2.0, 4.0)
+    finally:
+        plt.close(figure)
+
+
 def test_at_most_256_curves_or_paths_can_be_told_apart():
     # Viridis has 256 colours. 256 curves (or paths) pass the count, and
     # the next check speaks; 257 are refused by the count.

@@ -886,6 +886,20 @@ def test_a_gradient_beyond_float64_is_refused_without_a_warning():
                 quadratic.gradient(stats, theta)
 
 
+def test_the_five_averages_alone_give_the_centred_ones():
+    # x = (0, 2), y = (0, 3): var(x) = 1, cov(x, y) = 1.5, var(y) = 2.25,
+    # as the data give them, centred.
+    stats = quadratic.SufficientStatistics(2.0, 1.0, 3.0, 1.5, 4.5)
+    measured = quadratic.sufficient_statistics(
+        np.array([0.0, 2.0]), np.array([0.0, 3.0])
+    )
+    centred = ("variance_x", "covariance_xy", "variance_y")
+    for statistics in (stats, measured):
+        assert [getattr(statistics, name) for name in centred] == [
+            1.0, 1.5, 2.25
+        ]
+
+
 def test_the_spread_of_y_far_from_zero_is_exact():
     # y near 1e8: <y²> - <y>² is the difference of two numbers near 1e16,
     # 2 apart in float64, and comes out 0. The centred variance is 1/4,
