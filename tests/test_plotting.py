@@ -563,7 +563,34 @@ def test_momentum_colours_are_distinct_and_ordered():
     assert greens == sorted(greens)
 
 
-@pytest.mark.parametrize("bad", ["0.5", None, float("nan")])
-def test_momentum_colour_refuses_what_is_not_a_real_number(bad):
-    with pytest.raises((TypeError, ValueError), match="momentum"):
+def luminance(colour) -> float:
+    red, green, blue = colour[:3]
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_momenta_outside_0_to_1_get_oranges_and_reddish_purples():
+    # Not viridis colours: oranges (blue the weakest) below 0, reddish
+    # purples (green the weakest) above 1, darker the farther out.
+    below = [momentum_colour(mu) for mu in (-0.01, -0.5, -1.0)]
+    above = [momentum_colour(mu) for mu in (1.01, 1.5, 2.0, 3.0)]
+    assert all(red > green > blue for red, green, blue, _ in below)
+    assert all(green < min(red, blue) for red, green, blue, _ in above)
+    for colours in (below, above):
+        shades = [luminance(colour) for colour in colours]
+        assert shades == sorted(shades, reverse=True)
+        assert len(set(shades)) == len(shades)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ("0.5", TypeError, "momentum must be a number, got '0.5'"),
+        (None, TypeError, "momentum must be a number, got None"),
+        (float("nan"), ValueError,
+         "momentum must be a finite number, got nan"),
+    ],
+)
+def test_momentum_colour_refuses_what_is_not_a_real_number(bad, error,
+                                                           message):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
         momentum_colour(bad)
