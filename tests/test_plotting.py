@@ -579,6 +579,11 @@ def test_momenta_outside_0_to_1_get_oranges_and_reddish_purples():
         shades = [luminance(colour) for colour in colours]
         assert shades == sorted(shades, reverse=True)
         assert len(set(shades)) == len(shades)
+    # Beyond -1 and 3 the shade stops darkening, short of the maps'
+    # near-black ends.
+    assert momentum_colour(-2.0) == momentum_colour(-1.0)
+    assert momentum_colour(5.0) == momentum_colour(3.0)
+    assert min(luminance(below[-1]), luminance(above[-1])) > 0.1
 
 
 @pytest.mark.parametrize(

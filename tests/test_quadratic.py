@@ -886,6 +886,16 @@ def test_a_gradient_beyond_float64_is_refused_without_a_warning():
                 quadratic.gradient(stats, theta)
 
 
+@pytest.mark.parametrize("curvature", [0.0, -1.0])
+def test_an_eigen_decomposition_needs_positive_curvatures(curvature):
+    directions = ((1.0, 0.0), (0.0, 1.0))
+    for name, curvatures in (("curvature_small", (curvature, 2.0)),
+                             ("curvature_large", (1.0, curvature))):
+        message = f"{name} must be positive, got {curvature!r}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            quadratic.EigenDecomposition(*curvatures, *directions)
+
+
 def test_the_five_averages_alone_give_the_centred_ones():
     # x = (0, 2), y = (0, 3): var(x) = 1, cov(x, y) = 1.5, var(y) = 2.25,
     # as the data give them, centred.
