@@ -426,7 +426,14 @@ def small_fit():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: new_figure("2"), TypeError, "nrows must be an int"),
+        (lambda: new_figure("2"), TypeError,
+         "^nrows must be an int, got '2'$"),
+        (lambda: new_figure(1, 2.0), TypeError,
+         "^ncols must be an int, got 2.0$"),
+        (lambda: new_figure(13), ValueError,
+         "^nrows must be at most 12, got 13$"),
+        (lambda: new_figure(width=0.0), ValueError,
+         "^width must be positive and at most 100 inches, got 0.0$"),
         (lambda: new_figure(1, 10**400), ValueError,
          "ncols must be at most 12"),
         (lambda: new_figure(width="6"), TypeError, "width must be a number"),
@@ -502,6 +509,14 @@ def test_trajectories_draw_on_a_grid_of_two_values():
         assert len(axes.collections) == 1  # the contour lines
         assert axes.get_xlim() == (-1.0, 3.0)
         assert axes.get_ylim() == (-2.0, 4.0)
+    finally:
+        plt.close(figure)
+
+
+def test_a_figure_may_be_as_large_as_100_inches():
+    figure, _ = new_figure(width=100.0, height=100.0)
+    try:
+        assert tuple(figure.get_size_inches()) == (100.0, 100.0)
     finally:
         plt.close(figure)
 

@@ -736,6 +736,15 @@ def test_regime_of_an_overflowing_product_is_divergent(
     )
 
 
+def test_roots_while_4_mu_still_fits_in_float64():
+    # μ = γλ = 4e307: the trace 1 + μ - γλ rounds to 0 and 4μ = 1.6e308
+    # still fits, so z² + μ has the roots ±i sqrt(μ).
+    first, second = quadratic.characteristic_roots(1.0, 4e307, 4e307)
+    assert first == pytest.approx(1j * math.sqrt(4e307), rel=1e-15)
+    assert second == first.conjugate()
+    assert quadratic.regime(1.0, 4e307, 4e307) == "divergent"
+
+
 def test_one_exact_step_is_critically_damped():
     # γλ = 1 without momentum lands on the minimum in one step: the
     # characteristic polynomial is z², a double root at 0 (trace 0).
@@ -831,7 +840,14 @@ def test_huge_integers_are_refused_by_name(call):
     ("call", "match"),
     [
         (lambda: quadratic.characteristic_roots(1e300, 0.5, 1e300),
-         "learning_rate \\* curvature or momentum is so large"),
+         re.escape(
+             "learning_rate * curvature or momentum is so large that the "
+             "recurrence overflows float64 (learning_rate 1e+300, momentum "
+             "0.5, curvature 1e+300)"
+         ) + "$"),
+        # 1 + μ - γλ is -2e300 here: only its square overflows.
+        (lambda: quadratic.characteristic_roots(1.0, -1e300, 1e300),
+         "^learning_rate \\* curvature or momentum is so large"),
         (lambda: quadratic.characteristic_roots(0.1, 1e300, 1.0),
          "learning_rate \\* curvature or momentum is so large"),
         (lambda: quadratic.largest_stable_learning_rate(1e-310, 0.5),
