@@ -541,6 +541,14 @@ def graph_of_a_product():
     return walk_graph(x * 3, {"x": x})
 
 
+def test_a_graph_may_be_drawn_50_inches_wide():
+    figure, _ = draw_graph(graph_of_a_product(), width=50.0)
+    try:
+        assert figure.get_size_inches()[0] == 50.0
+    finally:
+        plt.close(figure)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
@@ -566,6 +574,8 @@ def graph_of_a_product():
          ValueError, "width must be a finite number"),
         (lambda: draw_graph(graph_of_a_product(), width=1e6), ValueError,
          "width must be positive and at most 50.0 inches"),
+        (lambda: draw_graph(graph_of_a_product(), width=0), ValueError,
+         "^width must be positive and at most 50.0 inches, got 0.0$"),
         (lambda: GraphNode(-1, "AccumulateGrad", "x", 0), ValueError,
          "index must be at least 0"),
         (lambda: GraphNode(0, None, "x", 0), TypeError,
