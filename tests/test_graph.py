@@ -553,7 +553,8 @@ def test_a_graph_may_be_drawn_50_inches_wide():
     ("call", "error", "match"),
     [
         (lambda: operation_name("MulBackward0"), TypeError,
-         "node must be an autograd node"),
+         "^node must be an autograd node \\(a tensor's grad_fn\\), got "
+         "str$"),
         (lambda: leaf_label([1.0], {}), TypeError,
          "tensor must be a torch.Tensor"),
         (lambda: leaf_label(torch.zeros((), device="meta"), {}), TypeError,
@@ -581,9 +582,17 @@ def test_a_graph_may_be_drawn_50_inches_wide():
         (lambda: GraphNode(0, None, "x", 0), TypeError,
          "kind must be a str"),
         (lambda: Graph((), ()), TypeError,
-         "nodes must be a non-empty tuple of GraphNode"),
+         "^nodes must be a non-empty tuple of GraphNode, got \\(\\)$"),
         (lambda: Graph(graph_of_a_product().nodes, ((0, 5),)), ValueError,
          "edges must be \\(input, user\\) pairs of node indices below"),
+        # Index 2 is one past the last node of two.
+        (lambda: Graph(graph_of_a_product().nodes, ((0, 2),)), ValueError,
+         "^edges must be \\(input, user\\) pairs of node indices below "
+         "2, got \\(0, 2\\)$"),
+        (lambda: Graph(graph_of_a_product().nodes, [(0, 1)]), TypeError,
+         "^edges must be a tuple of pairs, got \\[\\(0, 1\\)\\]$"),
+        (lambda: Graph(graph_of_a_product().nodes[::-1], ()), ValueError,
+         "^nodes must be listed in the order of index$"),
     ],
 )
 def test_hostile_arguments_get_the_packages_own_error(call, error, match):
