@@ -9,6 +9,7 @@ float32 and float64 for Part I, and a plain training loop written below
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 
@@ -208,9 +209,10 @@ def test_problem_1_5_names_the_aliasing_and_the_accumulation():
 
 
 @functools.cache
-def problem_2_1_run(seed: int = 0):
+def problem_2_1_run(seed: int = 0, evaluate=None):
     x, y = load_dataset()
-    return plain_sgd(x, y, learning_rate=0.01, epochs=10, seed=seed)
+    return plain_sgd(x, y, learning_rate=0.01, epochs=10, seed=seed,
+                     evaluate=evaluate)
 
 
 def test_problem_2_1_accepts_the_run_and_its_rounding():
@@ -319,6 +321,10 @@ NOT_DERIVATIVE = (
     "not the derivative at every point: compare with a finite difference "
     "at a few points"
 )
+MEAN_1_2 = (
+    "the derivative divided by the number of points: the sum trick needs "
+    ".sum(); .mean() scales every gradient by 1/N"
+)
 TWICE_1_2 = (
     "twice the derivative: backward() ran twice and .grad adds up; zero "
     "x.grad (or make x afresh) before backward()"
@@ -328,6 +334,8 @@ ADDED = (
     "zero it between the two backward passes"
 )
 NOT_GRADIENT = "not the gradient: write trace(A @ A) as a double sum"
+# Just inside the rounding tolerance, by less than float32 would drift.
+EDGE = check.ROUNDED - 1e-9
 FIRST_WRONG = "the first derivative is not right"
 SECOND_WRONG = (
     "the second derivative is not right (backward needs create_graph=True "
@@ -341,6 +349,14 @@ FAR = (
 FLAT = (
     "predictions of shape (N,) against targets of shape (N, 1): their "
     "difference broadcasts to (N, N); give both the same shape"
+)
+NINE_EPOCHS = (
+    "the parameters after nine epochs: range(1, 10) counts nine; train for "
+    "ten"
+)
+RUNNING_TOTAL = (
+    "each value is a running total of the losses so far: keep the loss of "
+    "the batch itself, loss.item()"
 )
 CURVE_DIFFERS = (
     "the curve differs from this run: keep loss.item() of every batch, in "
@@ -539,6 +555,9 @@ def part_one_cases():
         (lambda: c15(0.0, second), says(p15, zeroed)),
         (lambda: c15(1.0, second), says(p15, FIRST_WRONG)),
         (lambda: c15(first, first + second), says(p15, carries)),
+        # The accumulated second value names its mistake whatever the
+        # first value is.
+        (lambda: c15(first + 0.001, first + second), says(p15, carries)),
         (lambda: c15(a["sigma"], second), says(p15, "the first value is "
                                                     "σ(x), not σ'(x)")),
         (lambda: c15(first + 0.001, second), says(p15, FIRST_WRONG)),
@@ -550,6 +569,20 @@ def part_one_cases():
         (lambda: c15(first, "abc"),
          says(p15, "second should be a number, got str")),
     ]
+
+
+def test_a_mistakes_pair_at_the_rounding_edge_gets_its_hint():
+    # Just inside the rounding, on either side: the mistaken procedure
+    # runs in float64 like the reference (in float32 it drifts by 2e-6,
+    # and one side falls outside). The cache is cleared so that the
+    # procedure runs here, whichever test ran it first.
+    check._problem_1_3_mistakes.cache_clear()
+    a = part_one_answers()
+    other = "a derivative with respect to the other variable"
+    for sign in (1, -1):
+        verdict = check.problem_1_3(a["df1_dy"] + sign * EDGE,
+                                    a["df2_dx"] + sign * EDGE)
+        assert str(verdict) == says("1.3", other), sign
 
 
 def test_part_one_verdicts_in_full():
@@ -564,6 +597,7 @@ def sum_trick(x):
 def test_problem_1_2_verdicts_in_full():
     x = torch.arange(-5, 5, 0.1)
     right = sigmoid_by_sum_trick(x)
+    mean = right / len(x)
     sigma = torch.sigmoid(x.double())
     two = torch.tensor([-5.0, 4.0])
     edge = torch.tensor([-5 + 1e-6, 4.0], dtype=torch.float64)
@@ -582,6 +616,14 @@ def test_problem_1_2_verdicts_in_full():
         ((x, sigma + 2e-5), NOT_DERIVATIVE),
         ((x, right + 2e-5), NOT_DERIVATIVE),
         ((x, 2 * right), TWICE_1_2),
+        ((x, 2 * right + 9e-6), TWICE_1_2),
+        ((x, 2 * right + 2e-5), NOT_DERIVATIVE),
+        # .mean(): within 1e-7 absolute (the smallest entry is 7e-5) and
+        # 0.1 % relative of the derivative over N, and just beyond.
+        ((x, mean), MEAN_1_2),
+        ((x, mean + 9e-8), MEAN_1_2),
+        ((x, mean * 1.0005), MEAN_1_2),
+        ((x, mean * 1.002), NOT_DERIVATIVE),
         ((x, right[:-1]), "derivative should have shape (100,), got (99,)"),
         ((x, "abc"), "derivative should be a tensor, got str"),
         (("abc", right), "x should be a tensor, got str"),
@@ -644,9 +686,15 @@ def test_every_training_check_refuses_a_bad_seed(call, seed):
 
 
 def test_problem_2_1_verdicts_in_full():
-    (slope, bias), _, _ = problem_2_1_run()
+    (slope, bias), _, per_epoch = problem_2_1_run(
+        evaluate=lambda parameters: parameters.tolist()
+    )
     (slope_7, bias_7), _, _ = problem_2_1_run(seed=7)
     s, b = slope.item(), bias.item()
+    # After nine epochs: a mistake has both numbers, or it is not named.
+    nine_s, nine_b = per_epoch[8]
+    assert min(abs(nine_s - s), abs(nine_b - b)) > check.ROUNDED
+    assert max(abs(nine_s - s), abs(nine_b - b)) < 0.04
     cases = [
         ((s, b), {}, ""),
         ((slope, bias), {}, ""),
@@ -663,6 +711,9 @@ def test_problem_2_1_verdicts_in_full():
         ((s + 0.051, b), {}, FAR),
         ((s, b - 0.051), {}, FAR),
         ((0.0, 0.0), {}, FAR),
+        ((nine_s, nine_b), {}, NINE_EPOCHS),
+        ((nine_s, b), {}, close_hint(0)),
+        ((s, nine_b), {}, close_hint(0)),
         (("abc", b), {}, "slope should be a number, got str"),
         ((s, "abc"), {}, "bias should be a number, got str"),
     ]
@@ -714,6 +765,16 @@ def test_problem_2_2_verdicts_in_full():
         (with_last(2 * top, before=0.0), BROADCAST),
         (losses[:-1], "expected one loss per update, 320 in all "
                       "(10 epochs of batches of 32), got 319"),
+        (losses[:10], "10 values, one per epoch: keep the loss of every "
+                      "update (every batch), 320 in all"),
+        (list(itertools.accumulate(losses)), RUNNING_TOTAL),
+        ([total for k in range(0, 320, 32)
+          for total in itertools.accumulate(losses[k:k + 32])],
+         RUNNING_TOTAL),
+        ([*losses[:5], math.inf, *losses[6:]],
+         "the losses turn inf or nan at update 5 (from 0): the run "
+         "diverged; is the learning rate 0.01?"),
+        (iter(losses), ""),
         ([*losses, 0.1], "expected one loss per update, 320 in all "
                          "(10 epochs of batches of 32), got 321"),
         (0.5, "losses should be a list of numbers"),
@@ -721,6 +782,26 @@ def test_problem_2_2_verdicts_in_full():
     ]
     for index, (answer, hint) in enumerate(cases):
         assert str(check.problem_2_2(answer)) == says("2.2", hint), index
+
+
+def test_problem_2_2_reads_an_iterator_up_to_max_entries(monkeypatch):
+    # An endless iterator must not hang the check: it is read up to
+    # MAX_ENTRIES values (lowered here from 100,000 to keep this fast); a
+    # list, whose length is known, is read in full.
+    monkeypatch.setattr(check, "MAX_ENTRIES", 400)
+    _, losses, _ = problem_2_1_run()
+    longer = [*losses, *[0.1] * 81]
+    expected = (
+        "expected one loss per update, 320 in all (10 epochs of batches of "
+        "32), got {}"
+    )
+    assert str(check.problem_2_2(iter(longer))) == says(
+        "2.2", expected.format(400)
+    )
+    assert str(check.problem_2_2(itertools.repeat(0.1))) == says(
+        "2.2", expected.format(400)
+    )
+    assert str(check.problem_2_2(longer)) == says("2.2", expected.format(401))
 
 
 def test_problem_2_2_compares_the_last_epoch_only():
@@ -961,6 +1042,7 @@ def test_a_seed_beyond_64_bits_is_refused_by_name():
         (lambda: check.Verdict(1.1, "correct"), TypeError,
          "problem must be a str"),
         (lambda: check.todo(None), TypeError, "task must be a str"),
+        (lambda: check.todo(3), TypeError, "^task must be a str, got int$"),
         (lambda: check.three_way_split(torch.zeros(5, 1), torch.zeros(5, 1)),
          ValueError, "x must hold at least 10 samples"),
         (lambda: check.three_way_split(torch.zeros(20, 1),

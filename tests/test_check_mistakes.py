@@ -342,6 +342,17 @@ def assert_no_epoch(verdict, epochs):
             assert not re.search(rf"\b{shown}\b", verdict.hint), verdict
 
 
+def test_the_mse_of_each_row_of_parameters():
+    # The mistaken runs of 2.3 and 2.4 measure each snapshot with this;
+    # by hand: residuals (0, 0, 1), (-1, -3, -4) and (-2, -3, -3).
+    x = torch.tensor([[0.0], [1.0], [2.0]])
+    y = torch.tensor([[1.0], [3.0], [4.0]])
+    rows = torch.tensor([[2.0, 1.0], [0.0, 0.0], [1.0, -1.0]])
+    assert check._mse(rows, x, y).tolist() == pytest.approx(
+        [1 / 3, 26 / 3, 22 / 3]
+    )
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_2_3_and_2_4_right_in_either_precision(dtype):
     epochs, mses = split_answers(split_run(dtype))

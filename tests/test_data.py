@@ -621,12 +621,25 @@ def test_a_data_set_of_ones_own_is_checked_like_the_books(tmp_path, x,
          "X.pt is a list, expected a torch.Tensor"),
         (lambda p: data.main(["--force", 3]), TypeError,
          r"^argv must be a list of str, got \['--force', 3\]$"),
+        (lambda p: data.main(["out", 3]), TypeError,
+         re.escape("argv must be a list of str, got ['out', 3]") + "$"),
     ],
 )
 def test_hostile_arguments_get_the_packages_own_error(tmp_path, call, error,
                                                       match):
     with pytest.raises(error, match=match):
         call(tmp_path)
+
+
+def test_write_dataset_pairs_each_file_name_with_one_tensor(
+    tmp_path, monkeypatch
+):
+    # A name without a tensor is an error in the package, not a file
+    # silently left unwritten.
+    monkeypatch.setattr(data, "FILE_NAMES", (*data.FILE_NAMES, "z.pt"))
+    with pytest.raises(ValueError, match="values to unpack"):
+        write_dataset(tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_data_errors_about_content_are_value_errors():

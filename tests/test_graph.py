@@ -541,11 +541,20 @@ def graph_of_a_product():
     return walk_graph(x * 3, {"x": x})
 
 
+def test_a_graph_may_be_drawn_50_inches_wide():
+    figure, _ = draw_graph(graph_of_a_product(), width=50.0)
+    try:
+        assert figure.get_size_inches()[0] == 50.0
+    finally:
+        plt.close(figure)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
         (lambda: operation_name("MulBackward0"), TypeError,
-         "node must be an autograd node"),
+         "^node must be an autograd node \\(a tensor's grad_fn\\), got "
+         "str$"),
         (lambda: leaf_label([1.0], {}), TypeError,
          "tensor must be a torch.Tensor"),
         (lambda: leaf_label(torch.zeros((), device="meta"), {}), TypeError,
@@ -559,21 +568,31 @@ def graph_of_a_product():
             torch.ones(1, requires_grad=True) * 2, names=[("x", 1)]),
          TypeError, "names must be a mapping"),
         (lambda: layout_graph("graph"), TypeError,
-         "layout_graph needs a Graph"),
+         "^layout_graph needs a Graph, got str$"),
         (lambda: draw_graph(graph_of_a_product(), width="4"), TypeError,
          "width must be a number"),
         (lambda: draw_graph(graph_of_a_product(), width=10**400),
          ValueError, "width must be a finite number"),
         (lambda: draw_graph(graph_of_a_product(), width=1e6), ValueError,
          "width must be positive and at most 50.0 inches"),
+        (lambda: draw_graph(graph_of_a_product(), width=0), ValueError,
+         "^width must be positive and at most 50.0 inches, got 0.0$"),
         (lambda: GraphNode(-1, "AccumulateGrad", "x", 0), ValueError,
          "index must be at least 0"),
         (lambda: GraphNode(0, None, "x", 0), TypeError,
          "kind must be a str"),
         (lambda: Graph((), ()), TypeError,
-         "nodes must be a non-empty tuple of GraphNode"),
+         "^nodes must be a non-empty tuple of GraphNode, got \\(\\)$"),
         (lambda: Graph(graph_of_a_product().nodes, ((0, 5),)), ValueError,
          "edges must be \\(input, user\\) pairs of node indices below"),
+        # Index 2 is one past the last node of two.
+        (lambda: Graph(graph_of_a_product().nodes, ((0, 2),)), ValueError,
+         "^edges must be \\(input, user\\) pairs of node indices below "
+         "2, got \\(0, 2\\)$"),
+        (lambda: Graph(graph_of_a_product().nodes, [(0, 1)]), TypeError,
+         "^edges must be a tuple of pairs, got \\[\\(0, 1\\)\\]$"),
+        (lambda: Graph(graph_of_a_product().nodes[::-1], ()), ValueError,
+         "^nodes must be listed in the order of index$"),
     ],
 )
 def test_hostile_arguments_get_the_packages_own_error(call, error, match):

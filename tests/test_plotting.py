@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -442,7 +443,14 @@ def small_fit():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: new_figure("2"), TypeError, "nrows must be an int"),
+        (lambda: new_figure("2"), TypeError,
+         "^nrows must be an int, got '2'$"),
+        (lambda: new_figure(1, 2.0), TypeError,
+         "^ncols must be an int, got 2.0$"),
+        (lambda: new_figure(13), ValueError,
+         "^nrows must be at most 12, got 13$"),
+        (lambda: new_figure(width=0.0), ValueError,
+         "^width must be positive and at most 100 inches, got 0.0$"),
         (lambda: new_figure(1, 10**400), ValueError,
          "ncols must be at most 12"),
         (lambda: new_figure(width="6"), TypeError, "width must be a number"),
@@ -462,6 +470,12 @@ def small_fit():
          "legend must be True or False"),
         (lambda: plot_loss_curves({0.5: [1.0]}, ylabel=None), TypeError,
          "ylabel must be a str"),
+        (lambda: plot_loss_curves({0.5: [1.0]}, ylabel=3), TypeError,
+         "^ylabel must be a str, got 3$"),
+        (lambda: plot_trajectories(*small_fit(), {"0.5": [[0, 0]]}),
+         TypeError,
+         "^the keys of paths must be momentum values \\(numbers\\), got "
+         "'0.5'$"),
         (lambda: plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1]]},
                                    levels=10**400),
          ValueError, "levels must be at most 100"),
@@ -478,6 +492,75 @@ def test_hostile_arguments_get_the_packages_own_error(call, error, match):
     try:
         with pytest.raises(error, match=match):
             call()
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("grids", "message"),
+    [
+        ({"slopes": [1.0]}, "slopes must be an increasing 1-D grid of at "
+         "least two values, got array([1.])"),
+        ({"biases": [0.0, 0.0, 1.0]}, "biases must be an increasing 1-D "
+         "grid of at least two values, got array([0., 0., 1.])"),
+        ({"biases": [2.0, 1.0]}, "biases must be an increasing 1-D grid of "
+         "at least two values, got array([2., 1.])"),
+    ],
+)
+def test_trajectories_refuse_a_grid_that_does_not_increase(grids, message):
+    try:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            plot_trajectories(*small_fit(), {0.5: [[0, 0], [1, 1]]},
+                              **grids)
+    finally:
+        plt.close("all")
+
+
+def test_trajectories_draw_on_a_grid_of_two_values():
+    # Two values per axis is the smallest grid: the contours span it.
+    figure, axes = plot_trajectories(
+        *small_fit(), {0.5: [[0, 0], [1, 1]]}, slopes=[-1.0, 3.0],
+        biases=[-2.0, 4.0],
+    )
+    try:
+        assert len(axes.collections) == 1  # the contour lines
+        assert axes.get_xlim() == (-1.0, 3.0)
+        assert axes.get_ylim() == (-2.0, 4.0)
+    finally:
+        plt.close(figure)
+
+
+def test_a_figure_may_be_as_large_as_100_inches():
+    figure, _ = new_figure(width=100.0, height=100.0)
+    try:
+        assert tuple(figure.get_size_inches()) == (100.0, 100.0)
+    finally:
+        plt.close(figure)
+
+
+def test_at_most_256_curves_or_paths_can_be_told_apart():
+    # Viridis has 256 colours. 256 curves (or paths) pass the count, and
+    # the next check speaks; 257 are refused by the count.
+    momenta = np.linspace(0.0, 1.0, 257).tolist()
+    curves = {mu: [1.0] for mu in momenta}
+    paths = {mu: [[0.0, 0.0]] for mu in momenta}
+    first_256 = dict(list(curves.items())[:256])
+    try:
+        with pytest.raises(TypeError, match="^ylabel must be a str, got 3$"):
+            plot_loss_curves(first_256, ylabel=3)
+        with pytest.raises(ValueError, match=(
+            "^curves holds 257 curves: at most 256 can be told apart$"
+        )):
+            plot_loss_curves(curves)
+        with pytest.raises(ValueError, match=(
+            "^levels must be an integer >= 2, got 1$"
+        )):
+            plot_trajectories(*small_fit(), dict(list(paths.items())[:256]),
+                              levels=1)
+        with pytest.raises(ValueError, match=(
+            "^paths holds 257 paths: at most 256 can be told apart$"
+        )):
+            plot_trajectories(*small_fit(), paths)
     finally:
         plt.close("all")
 
@@ -512,9 +595,41 @@ def test_momentum_colours_are_distinct_and_ordered():
     assert greens == sorted(greens)
 
 
-@pytest.mark.parametrize("bad", ["0.5", None, float("nan")])
-def test_momentum_colour_refuses_what_is_not_a_real_number(bad):
-    with pytest.raises((TypeError, ValueError), match="momentum"):
+def luminance(colour) -> float:
+    red, green, blue = colour[:3]
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_momenta_outside_0_to_1_get_oranges_and_reddish_purples():
+    # Not viridis colours: oranges (blue the weakest) below 0, reddish
+    # purples (green the weakest) above 1, darker the farther out.
+    below = [momentum_colour(mu) for mu in (-0.01, -0.5, -1.0)]
+    above = [momentum_colour(mu) for mu in (1.01, 1.5, 2.0, 3.0)]
+    assert all(red > green > blue for red, green, blue, _ in below)
+    assert all(green < min(red, blue) for red, green, blue, _ in above)
+    for colours in (below, above):
+        shades = [luminance(colour) for colour in colours]
+        assert shades == sorted(shades, reverse=True)
+        assert len(set(shades)) == len(shades)
+    # Beyond -1 and 3 the shade stops darkening, short of the maps'
+    # near-black ends.
+    assert momentum_colour(-2.0) == momentum_colour(-1.0)
+    assert momentum_colour(5.0) == momentum_colour(3.0)
+    assert min(luminance(below[-1]), luminance(above[-1])) > 0.1
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ("0.5", TypeError, "momentum must be a number, got '0.5'"),
+        (None, TypeError, "momentum must be a number, got None"),
+        (float("nan"), ValueError,
+         "momentum must be a finite number, got nan"),
+    ],
+)
+def test_momentum_colour_refuses_what_is_not_a_real_number(bad, error,
+                                                           message):
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
         momentum_colour(bad)
 
 

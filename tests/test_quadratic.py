@@ -716,14 +716,14 @@ def test_regime_takes_a_tolerance_of_zero():
     [(1e200, 0.0, 1e200), (1e200, 0.5, 1e200), (0.1, 5e307, 1.0),
      # trace = 1 + μ - γλ near -1e154: its square overflows (while
      # 1 + μ + γλ cancels), which characteristic_roots refuses.
-     (0.5, -1e154, 1e154)],
+     (0.5, -1e154, 1e154), (1.0, -1e300, 1e300)],
 )
 def test_regime_of_an_overflowing_product_is_divergent(
     learning_rate, momentum, curvature
 ):
-    # γλ (or 4μ) overflows a float: the iteration, written out, leaves the
-    # finite numbers within three steps; the regime must not call it a
-    # zig-zag.
+    # γλ (or 4μ, or (1 + μ - γλ)²) overflows a float: the iteration,
+    # written out, leaves the finite numbers within three steps; the
+    # regime must not call it a zig-zag, nor fail to compute the roots.
     w, running_sum = 1.0, None
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(3):
@@ -746,6 +746,22 @@ def test_regime_of_a_huge_momentum_is_divergent_where_the_roots_overflow():
     with pytest.raises(ValueError, match="overflows float64"):
         quadratic.characteristic_roots(1e-300, -1e200, 1e-300)
     assert quadratic.regime(1e-300, -1e200, 1e-300) == "divergent"
+
+
+def test_roots_while_4_mu_still_fits_in_float64():
+    # μ = γλ = 4e307: the trace 1 + μ - γλ rounds to 0 and 4μ = 1.6e308
+    # still fits, so z² + μ has the roots ±i sqrt(μ).
+    first, second = quadratic.characteristic_roots(1.0, 4e307, 4e307)
+    assert first == pytest.approx(1j * math.sqrt(4e307), rel=1e-15)
+    assert second == first.conjugate()
+    assert quadratic.regime(1.0, 4e307, 4e307) == "divergent"
+
+
+def test_one_exact_step_is_critically_damped():
+    # γλ = 1 without momentum lands on the minimum in one step: the
+    # characteristic polynomial is z², a double root at 0 (trace 0).
+    assert quadratic.characteristic_roots(1.0, 0.0, 1.0) == (0j, 0j)
+    assert quadratic.regime(1.0, 0.0, 1.0) == "critically damped"
 
 
 # Hostile input, round 2 (issue 24).
@@ -861,23 +877,35 @@ def test_huge_integers_are_refused_by_name(call):
     ("call", "match"),
     [
         (lambda: quadratic.characteristic_roots(1e300, 0.5, 1e300),
-         "learning_rate \\* curvature or momentum is so large"),
+         re.escape(
+             "learning_rate * curvature or momentum is so large that the "
+             "recurrence overflows float64 (learning_rate 1e+300, momentum "
+             "0.5, curvature 1e+300)"
+         ) + "$"),
+        # 1 + μ - γλ is -2e300 here: only its square overflows.
+        (lambda: quadratic.characteristic_roots(1.0, -1e300, 1e300),
+         "^learning_rate \\* curvature or momentum is so large"),
         (lambda: quadratic.characteristic_roots(0.1, 1e300, 1.0),
          "learning_rate \\* curvature or momentum is so large"),
         (lambda: quadratic.largest_stable_learning_rate(1e-310, 0.5),
          "curvature 1e-310 is so small"),
         (lambda: quadratic.critical_momentum(1e300, 1e300),
-         "learning_rate \\* curvature is so large"),
+         re.escape(
+             "learning_rate * curvature is so large that the momentum "
+             "overflows float64 (learning_rate 1e+300, curvature 1e+300)"
+         ) + "$"),
         (lambda: quadratic.heavy_ball(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), 0.1, 0.5,
             10**9), "steps must be at most 10000000"),
         (lambda: quadratic.loss(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), (1e200, 0)),
-         "theta is so far from the minimum that the loss overflows"),
+         "^theta is so far from the minimum that the loss overflows "
+         "float64$"),
         (lambda: quadratic.gradient(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0),
             (1e308, 1e308)),
-         "theta is so far from the minimum that the gradient overflows"),
+         "^theta is so far from the minimum that the gradient overflows "
+         "float64$"),
         (lambda: quadratic.gradient(
             quadratic.SufficientStatistics(2.0, 1.0, 0, 0, 0), "12"),
          "theta must be numbers"),
@@ -888,6 +916,62 @@ def test_huge_integers_are_refused_by_name(call):
 def test_results_beyond_float64_are_refused_not_inf_or_nan(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+def test_a_gradient_beyond_float64_is_refused_without_a_warning():
+    # 2 (a <x> + b - <y>) overflows to inf; with <x> = 0 (and a mean of
+    # y beyond the square root of float64, given with its variance) the
+    # term <x> (a <x> + b - <y>) is 0 * inf = nan. numpy would announce
+    # both before the package's own error.
+    consistent = quadratic.SufficientStatistics(2.0, 1.0, 3.5, 1.5, 7.0)
+    centred = quadratic.SufficientStatistics(
+        1.0, 0.0, 0.0, -1e308, 1.0, variance_y=1.0
+    )
+    message = (
+        "^theta is so far from the minimum that the gradient overflows "
+        "float64$"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for stats, theta in ((consistent, (1e308, 1e308)),
+                             (centred, (1.0, 1.7e308))):
+            with pytest.raises(ValueError, match=message):
+                quadratic.gradient(stats, theta)
+
+
+@pytest.mark.parametrize("curvature", [0.0, -1.0])
+def test_an_eigen_decomposition_needs_positive_curvatures(curvature):
+    directions = ((1.0, 0.0), (0.0, 1.0))
+    for name, curvatures in (("curvature_small", (curvature, 2.0)),
+                             ("curvature_large", (1.0, curvature))):
+        message = f"{name} must be positive, got {curvature!r}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            quadratic.EigenDecomposition(*curvatures, *directions)
+
+
+def test_the_five_averages_alone_give_the_centred_ones():
+    # x = (0, 2), y = (0, 3): var(x) = 1, cov(x, y) = 1.5, var(y) = 2.25,
+    # as the data give them, centred.
+    stats = quadratic.SufficientStatistics(2.0, 1.0, 3.0, 1.5, 4.5)
+    measured = quadratic.sufficient_statistics(
+        np.array([0.0, 2.0]), np.array([0.0, 3.0])
+    )
+    centred = ("variance_x", "covariance_xy", "variance_y")
+    for statistics in (stats, measured):
+        assert [getattr(statistics, name) for name in centred] == [
+            1.0, 1.5, 2.25
+        ]
+
+
+def test_the_spread_of_y_far_from_zero_is_exact():
+    # y near 1e8: <y²> - <y>² is the difference of two numbers near 1e16,
+    # 2 apart in float64, and comes out 0. The centred variance is 1/4,
+    # the loss of the flat line at the mean of y.
+    x = np.arange(4.0)
+    y = 1e8 + np.array([0.0, 1.0, 0.0, 1.0])
+    stats = quadratic.sufficient_statistics(x, y)
+    assert stats.variance_y == 0.25
+    assert quadratic.loss(stats, (0.0, 1e8 + 0.5)) == 0.25
 
 
 def test_a_loss_beyond_float64_is_refused_without_a_warning():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -984,6 +985,8 @@ def test_best_epoch_never_picks_an_epoch_whose_loss_is_not_finite(
          "split must be 'validation' or 'train'"),
         (lambda x, y: DivergenceError("message", None), TypeError,
          "history must be a History"),
+        (lambda x, y: DivergenceError("message", 3), TypeError,
+         "^history must be a History, got int$"),
     ],
 )
 def test_hostile_arguments_get_the_packages_own_error(data, call, error,
@@ -991,6 +994,18 @@ def test_hostile_arguments_get_the_packages_own_error(data, call, error,
     x, y = data
     with pytest.raises(error, match=match):
         call(x[:8], y[:8])
+
+
+def test_a_refused_step_records_nothing():
+    recorder = PathRecorder(SGD(0.1))
+    whole = torch.tensor([1, 2])
+    message = (
+        "parameters must hold floating-point numbers, got torch.int64; "
+        "convert it with parameters.float()"
+    )
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        recorder.step(whole)
+    assert recorder.points == []
 
 
 def test_parameters_at_takes_numpy_integers():
