@@ -918,6 +918,13 @@ def test_problem_2_5_verdicts_in_full():
         assert str(check.problem_2_5(answer)) == says("2.5", hint), answer
 
 
+def test_three_way_split_of_ten_samples_in_one_dimension():
+    # Ten samples are the fewest: 8, 1 and 1; a flat tensor is fine.
+    sets = check.three_way_split(torch.arange(10.0), torch.arange(10.0))
+    sizes = [len(sets[part][0]) for part in ("train", "validation", "test")]
+    assert sizes == [8, 1, 1]
+
+
 def test_three_way_split_is_80_10_10_with_random_state_42_twice():
     # sklearn's train_test_split shuffles with
     # RandomState(random_state).permutation(n) and takes the first
@@ -1048,6 +1055,10 @@ def test_a_seed_beyond_64_bits_is_refused_by_name():
         (lambda: check.three_way_split(torch.zeros(20, 1),
                                        torch.zeros(19, 1)),
          ValueError, "x has 20 samples but y has 19"),
+        (lambda: check.three_way_split(torch.zeros(20), torch.zeros(9)),
+         ValueError,
+         re.escape("y must hold at least 10 samples, so that each of the "
+                   "three sets gets one, got shape (9,)") + "$"),
         (lambda: check.three_way_split([0.0] * 20, torch.zeros(20, 1)),
          TypeError, "x must be a torch.Tensor"),
     ],
