@@ -865,6 +865,7 @@ def test_problem_2_4_verdicts_in_full():
         ((final, best + 0.001), BEST_WRONG),
         ((final - 0.001, best - 0.001), f"{FINAL_WRONG}; {BEST_WRONG}"),
         ((best, final), f"{FINAL_WRONG}; {BEST_WRONG}"),
+        ((best, best), FINAL_WRONG),
         (("abc", best), "final_test_mse should be a number, got str"),
         ((final, "abc"), "best_test_mse should be a number, got str"),
     ]
