@@ -865,6 +865,7 @@ def test_problem_2_4_verdicts_in_full():
         ((final, best + 0.001), BEST_WRONG),
         ((final - 0.001, best - 0.001), f"{FINAL_WRONG}; {BEST_WRONG}"),
         ((best, final), f"{FINAL_WRONG}; {BEST_WRONG}"),
+        ((best, best), FINAL_WRONG),
         (("abc", best), "final_test_mse should be a number, got str"),
         ((final, "abc"), "best_test_mse should be a number, got str"),
     ]
@@ -916,6 +917,13 @@ def test_problem_2_5_verdicts_in_full():
         (["abc"], "momenta should be a sequence of numbers"),
     ]:
         assert str(check.problem_2_5(answer)) == says("2.5", hint), answer
+
+
+def test_three_way_split_of_ten_samples_in_one_dimension():
+    # Ten samples are the fewest: 8, 1 and 1; a flat tensor is fine.
+    sets = check.three_way_split(torch.arange(10.0), torch.arange(10.0))
+    sizes = [len(sets[part][0]) for part in ("train", "validation", "test")]
+    assert sizes == [8, 1, 1]
 
 
 def test_three_way_split_is_80_10_10_with_random_state_42_twice():
@@ -1048,6 +1056,10 @@ def test_a_seed_beyond_64_bits_is_refused_by_name():
         (lambda: check.three_way_split(torch.zeros(20, 1),
                                        torch.zeros(19, 1)),
          ValueError, "x has 20 samples but y has 19"),
+        (lambda: check.three_way_split(torch.zeros(20), torch.zeros(9)),
+         ValueError,
+         re.escape("y must hold at least 10 samples, so that each of the "
+                   "three sets gets one, got shape (9,)") + "$"),
         (lambda: check.three_way_split([0.0] * 20, torch.zeros(20, 1)),
          TypeError, "x must be a torch.Tensor"),
     ],

@@ -271,6 +271,41 @@ def test_2_1_and_2_2_mistakes(mistake, phrase):
     assert "shape (N, 1)" not in check.problem_2_1(0.0, 0.0).hint
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "mistake", [{}, {"zero": False}, {"flat": True}],
+    ids=["right", "unzeroed", "flat"],
+)
+def test_the_checks_mistaken_loop_is_the_students_loop(mistake, dtype):
+    # The checks run the students' loop in closed form, several learning
+    # rates at once on the same batches, in the data's precision; here on
+    # 80 samples (3 batches) for 2 epochs against the loop above. By
+    # default it zeroes.
+    x, y = (tensor[:80].to(dtype) for tensor in load_dataset())
+    rates = [0.01, 0.002, 0.03]
+    losses, snapshots = check._mistaken_loop(
+        torch.stack([x] * 3), torch.stack([y] * 3), rates, epochs=2,
+        seed=0, **mistake,
+    )
+    assert losses.shape == (3, 6) and snapshots.shape == (3, 2, 2)
+    assert losses.dtype == snapshots.dtype == dtype
+    tolerance = {"rtol": 1e-5, "atol": 1e-7}
+    if dtype == torch.float64:
+        tolerance = {"rtol": 1e-12, "atol": 1e-14}
+    for k, rate in enumerate(rates):
+        _, expected, copies, _, _ = student_training(
+            x.flatten() if "flat" in mistake else x, y,
+            learning_rate=rate, epochs=range(2),
+            zero_grad=mistake.get("zero", True),
+        )
+        torch.testing.assert_close(
+            losses[k], torch.tensor(expected, dtype=dtype), **tolerance
+        )
+        torch.testing.assert_close(
+            snapshots[k], torch.stack(copies), **tolerance
+        )
+
+
 def test_2_2_running_totals_and_epoch_means():
     x, y = load_dataset()
     loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True,

@@ -1,5 +1,6 @@
 """The graph walker and drawer against torch's own graph records."""
 
+import re
 import sys
 
 import matplotlib as mpl
@@ -567,6 +568,13 @@ def test_a_graph_may_be_drawn_50_inches_wide():
         (lambda: walk_graph(
             torch.ones(1, requires_grad=True) * 2, names=[("x", 1)]),
          TypeError, "names must be a mapping"),
+        (lambda: walk_graph(
+            torch.ones(1, requires_grad=True) * 2, names=[("x", 1)]),
+         TypeError,
+         re.escape("names must be a mapping {name: tensor} such as "
+                   "{'x': x}, got [('x', 1)]") + "$"),
+        (lambda: GraphNode(0, 3, "x", 0), TypeError,
+         "^kind must be a str, got 3$"),
         (lambda: layout_graph("graph"), TypeError,
          "^layout_graph needs a Graph, got str$"),
         (lambda: draw_graph(graph_of_a_product(), width="4"), TypeError,

@@ -983,6 +983,8 @@ def test_best_epoch_never_picks_an_epoch_whose_loss_is_not_finite(
          "parameters must be a torch.Tensor"),
         (lambda x, y: History().best_epoch(["train"]), ValueError,
          "split must be 'validation' or 'train'"),
+        (lambda x, y: History().parameters_at("1"), TypeError,
+         "^epoch must be an int, got '1'$"),
         (lambda x, y: DivergenceError("message", None), TypeError,
          "history must be a History"),
         (lambda x, y: DivergenceError("message", 3), TypeError,
