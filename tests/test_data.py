@@ -647,3 +647,24 @@ def test_data_errors_about_content_are_value_errors():
     # wrong content is a bad value, and stays a DataSetError.
     assert issubclass(DataFormatError, ValueError)
     assert issubclass(ChecksumError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: sha256_of("/nonexistent/X.pt"), MissingDataError,
+         "path /nonexistent/X.pt is not a file"),
+        (lambda: data.check_tensor(3, torch.ones(2)), TypeError,
+         "name must be a str, got int"),
+        (lambda: data.check_tensor("X.pt", torch.ones(2, device="meta")),
+         DataFormatError,
+         "X.pt is a meta tensor, expected a dense tensor with data"),
+        (lambda: data.check_tensor("X.pt", torch.ones(2).to_sparse()),
+         DataFormatError,
+         "X.pt is a sparse tensor, expected a dense tensor with data"),
+    ],
+)
+def test_data_refusals_read_in_full(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message

@@ -1056,3 +1056,38 @@ def test_a_refused_step_leaves_the_recorded_path_as_it_was():
     with pytest.raises(TypeError, match="^parameters must hold floating"):
         recorder.step(torch.ones(2, dtype=torch.int64))
     assert recorder.points == []
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: linear_model(torch.ones(3, dtype=torch.int64),
+                              torch.ones(2)), TypeError,
+         "x must hold floating-point numbers, got torch.int64; convert it "
+         "with x.float()"),
+        (lambda: linear_model(torch.ones(3), torch.ones(2, dtype=int)),
+         TypeError, "parameters must hold floating-point numbers, got "
+         "torch.int64; convert it with parameters.float()"),
+        (lambda: linear_model(torch.ones(3), torch.ones(3)), ValueError,
+         "parameters must be a tensor [slope, bias] of shape (2,), got "
+         "shape (3,)"),
+        (lambda: SGD(0.1).step(torch.ones(2, dtype=int)), TypeError,
+         "parameters must hold floating-point numbers, got torch.int64; "
+         "convert it with parameters.float()"),
+        (lambda: History(epoch_train_losses=["a", "b"]).best_epoch("train"),
+         TypeError, "the train losses must be numbers, got ['a', 'b']"),
+        (lambda: History(epoch_train_losses="ab").best_epoch("train"),
+         TypeError, "the train losses must be a list of numbers, got 'ab'"),
+        (lambda: History(epoch_train_losses=[math.nan] * 2).best_epoch(
+            "train"), ValueError, "the train loss of epoch 0 (from 0) is "
+         "inf or nan: no epoch can be called best"),
+        (lambda: train_linear_model(
+            torch.ones(8, 1), torch.ones(8, 1), rule=SGD(0.1), epochs=1,
+            on_divergence=["stop"]), ValueError,
+         "on_divergence must be 'raise' or 'stop', got ['stop']"),
+    ],
+)
+def test_training_refusals_read_in_full(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message
