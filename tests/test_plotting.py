@@ -112,18 +112,6 @@ def test_one_viridis_colour_is_the_start_of_the_range():
     assert colour == tuple(mpl.colormaps["viridis"](0.0))
 
 
-def test_at_most_256_curves_are_drawn_as_many_colours_as_viridis_has():
-    # Checked before drawing anything: the check alone, at its edge.
-    from autodiff_book import plotting
-
-    curves = {k / 1000: [1.0, 0.5] for k in range(256)}
-    plotting._check_curves(curves)
-    curves[0.999] = [1.0, 0.5]
-    with pytest.raises(ValueError) as caught:
-        plotting._check_curves(curves)
-    assert str(caught.value) == (
-        "curves holds 257 curves: at most 256 can be told apart")
-
 CURVES = {0.0: [4.0, 2.0, 1.0], 0.5: [3.0, 1.0, 0.5], 0.9: [2.0, 0.4, 0.3]}
 
 
@@ -656,24 +644,6 @@ def test_plot_trajectories_refusals_in_full(options, message):
     with pytest.raises(ValueError) as caught:
         trajectories(**options)
     assert str(caught.value) == message
-
-
-def test_two_grid_values_are_enough():
-    figure, _ = trajectories(slopes=[1.0, 3.0], biases=[-1.0, 1.0])
-    plt.close(figure)
-
-
-def test_at_most_256_paths_are_drawn():
-    # 256 paths pass that check: the next one (levels) speaks instead.
-    x = np.arange(5.0)
-    paths = {k / 1000: [[0.0, 0.0]] for k in range(256)}
-    with pytest.raises(ValueError, match="^levels must be"):
-        plot_trajectories(x, 2 * x, paths, levels=1)
-    paths[0.999] = [[0.0, 0.0]]
-    with pytest.raises(ValueError) as caught:
-        plot_trajectories(x, 2 * x, paths)
-    assert str(caught.value) == (
-        "paths holds 257 paths: at most 256 can be told apart")
 
 
 def test_a_momentum_key_of_paths_is_named_as_one():

@@ -785,24 +785,6 @@ def exact_fit(x, y):
     return slope, bias, spread, mse
 
 
-def test_targets_far_from_zero_keep_their_variance_and_the_least_loss():
-    # y near 1e7: <y²> - <y>² would lose every digit of var(y), which the
-    # loss at the minimum (var(y) - cov² / var(x)) is made of.
-    from fractions import Fraction
-
-    rng = np.random.default_rng(7)
-    x = rng.uniform(0, 1, 100)
-    y = 1e7 + 2.5 * x + rng.normal(0, 0.5, 100)
-    ys = [Fraction(v) for v in y]
-    mean = sum(ys) / len(ys)
-    variance = sum((v - mean) ** 2 for v in ys) / len(ys)
-    stats = quadratic.sufficient_statistics(x, y)
-    assert stats.variance_y == pytest.approx(float(variance), rel=1e-9)
-    *_, mse = exact_fit(x, y)
-    assert quadratic.loss(stats, quadratic.minimiser(stats)) == (
-        pytest.approx(float(mse), rel=1e-6))
-
-
 def test_an_overflowing_critical_momentum_is_refused_in_full():
     with pytest.raises(ValueError) as caught:
         quadratic.critical_momentum(1e300, 1e300)
@@ -1007,10 +989,3 @@ def test_an_overflowing_gradient_is_refused_without_numpy_warnings(
     assert str(caught.value) == (
         "theta is so far from the minimum that the gradient overflows "
         "float64")
-
-
-def test_the_centred_averages_left_out_are_derived_from_the_five():
-    stats = quadratic.SufficientStatistics(
-        mean_xx=5.0, mean_x=2.0, mean_xy=7.0, mean_y=3.0, mean_yy=10.0)
-    assert (stats.variance_x, stats.covariance_xy, stats.variance_y) == (
-        1.0, 1.0, 1.0)

@@ -1041,26 +1041,6 @@ def test_the_mean_squared_error_of_integers_is_refused_by_name(name):
         (lambda: PathRecorder(SGD(0.1)).step(torch.ones(2, dtype=int)),
          TypeError, "parameters must hold floating-point numbers, got "
          "torch.int64; convert it with parameters.float()"),
-    ],
-)
-def test_refusals_name_what_they_were_given(call, error, message):
-    with pytest.raises(error) as caught:
-        call()
-    assert str(caught.value) == message
-
-
-def test_a_refused_step_leaves_the_recorded_path_as_it_was():
-    # The recorder checks before it records: an integer tensor, which the
-    # rule would refuse too, must not enter the path first.
-    recorder = PathRecorder(SGD(0.1))
-    with pytest.raises(TypeError, match="^parameters must hold floating"):
-        recorder.step(torch.ones(2, dtype=torch.int64))
-    assert recorder.points == []
-
-
-@pytest.mark.parametrize(
-    ("call", "error", "message"),
-    [
         (lambda: linear_model(torch.ones(3, dtype=torch.int64),
                               torch.ones(2)), TypeError,
          "x must hold floating-point numbers, got torch.int64; convert it "
@@ -1087,7 +1067,7 @@ def test_a_refused_step_leaves_the_recorded_path_as_it_was():
          "on_divergence must be 'raise' or 'stop', got ['stop']"),
     ],
 )
-def test_training_refusals_read_in_full(call, error, message):
+def test_refusals_name_what_they_were_given(call, error, message):
     with pytest.raises(error) as caught:
         call()
     assert str(caught.value) == message
