@@ -7,12 +7,19 @@ path, text and configuration, and parses anything else as before.
 
 from __future__ import annotations
 
+import copy
+
 import myst_nb.core.config
 import myst_nb.core.read
+import nbformat
 import pytest
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.cache.main import JupyterCacheBase
 
 from book_tools.build import chapters
 from book_tools.build.chapters import ChapterReader, reads_shared
+from book_tools.build.execution import restore_downloads
 from tests.book_build import NOTEBOOK_HEADER
 
 PAGE = (NOTEBOOK_HEADER + "# Probe\n\nProse.\n\n"
@@ -84,3 +91,49 @@ def test_another_configuration_is_parsed_afresh(page, parsed):
     with reads_shared():
         read_as_sphinx(page, PAGE, other)
     assert len(parsed) == 2
+
+
+def test_the_notebook_the_cache_merged_is_kept_for_the_download(page,
+                                                                tmp_path):
+    read = ChapterReader({})
+    chapter = read(page)
+    cache = get_cache(tmp_path / "cache")
+    executed = copy.deepcopy(chapter.notebook)
+    executed.cells[-1].outputs = [nbformat.v4.new_output(
+        "execute_result", data={"text/plain": "2"}, execution_count=1)]
+    cache.cache_notebook_bundle(CacheBundleIn(executed, str(page)),
+                                check_validity=False)
+    with reads_shared() as merged:
+        shared = read_as_sphinx(page, PAGE, read.md_config)
+        _, result = cache.merge_match_into_notebook(shared)
+        # A notebook the build did not hand over is merged, not kept.
+        cache.merge_match_into_notebook(copy.deepcopy(shared))
+        assert merged == {}  # filled when the build ends
+    assert merged == {str(page): result}
+    assert result.cells[-1].outputs[0]["data"] == {"text/plain": "2"}
+    assert JupyterCacheBase.merge_match_into_notebook.__qualname__ == (
+        "JupyterCacheBase.merge_match_into_notebook")
+
+
+def test_the_download_gets_the_merged_notebook_without_a_second_merge(
+        tmp_path):
+    chapter = tmp_path / "book" / "probe.md"
+    build = tmp_path / "_build"
+    written = [build / "jupyter_execute" / "book" / "probe.ipynb",
+               build / "html" / "_sources" / "book" / "probe.ipynb"]
+    for path in written:
+        path.parent.mkdir(parents=True)
+        path.write_text("as myst-nb wrote it, without outputs")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "1 + 1", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/plain": "2"}, execution_count=1)])])
+
+    class NoSecondMerge:
+        def merge_match_into_notebook(self, nb):
+            raise AssertionError("merged a second time")
+
+    restore_downloads({chapter: None}, lambda path: pytest.fail("read"),
+                      NoSecondMerge(), tmp_path, build, 0.0,
+                      {str(chapter): notebook})
+    for path in written:
+        assert path.read_text() == nbformat.writes(notebook)

@@ -196,6 +196,9 @@ def test_a_prose_edit_executes_nothing_and_shows(book):
     # The build read the edited chapter only, not the other one.
     assert "0 to execute, 2 from the cache (1 unchanged since the last " \
         "build, not read)" in process.stdout
+    # Its code cells are as they were: no kernel was started early.
+    assert "started early" not in process.stdout
+    assert "started before the imports" not in process.stdout
 
 
 def test_a_style_sheet_edit_alone_reaches_the_site(book):
@@ -219,7 +222,30 @@ def test_a_code_edit_executes_that_chapter_only(book):
     chapter = book / "book" / "probe_b.md"
     chapter.write_text(chapter.read_text().replace(
         "import autodiff_book\n", "import autodiff_book  # edited\n"))
+    before = cache_records(book)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert {name for name, *_ in cache_records(book) - before} == {
+        "probe_b.md"}
+    # In the kernel started before the build's imports
+    # (book_tools.build.head_start).
+    assert "start probe_b.md (new or edited code; its kernel was started " \
+        "before the imports)" in process.stdout
+
+
+def test_a_kernel_started_early_for_nothing_is_stopped(book):
+    """Code edited, then put back as it was: the cache has its outputs."""
+    chapter = book / "book" / "probe_b.md"
+    text = chapter.read_text()
+    chapter.write_text(text.replace("print(", "print('edited', "))
     assert rebuild(book) == {"probe_b.md"}
+    chapter.write_text(text)
+    before = cache_records(book)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert cache_records(book) == before
+    assert "[build_book] stopped the kernel started early for " \
+        "book/probe_b.md: no execution took it" in process.stdout
 
 
 @pytest.mark.parametrize(
@@ -322,14 +348,9 @@ def test_the_site_is_the_site_of_a_plain_serial_build(cold_book, tmp_path):
     process = plain_build(plain)
     assert process.returncode == 0, build_report(process, plain)
     ours, theirs = site_files(project), site_files(plain)
-    pruned = set(theirs) - set(ours)
-    assert pruned, "the plain site should carry files we prune"
-    assert all(
-        name.startswith("_static/")
-        and name.endswith((".map", ".po", ".mo", ".ttf", "macros.html"))
-        for name in pruned
-    ), sorted(pruned)
-    assert set(ours) <= set(theirs)
+    # The plain build leaves out the files no page loads too
+    # (book_tools.extensions.unloaded_files): nothing is left to prune.
+    assert set(ours) == set(theirs)
     for name in sorted(ours):
         if name.endswith(".ipynb"):
             assert without_cell_ids(ours[name].read_text()) == (
@@ -347,7 +368,8 @@ def test_the_site_has_no_file_a_reader_never_loads(cold_book):
     html = project / "_build" / "html"
     names = site_files(project)
     assert not [n for n in names if n.endswith((".map", ".po", ".mo"))]
-    assert not [n for n in names if n.endswith(".ttf")]
+    assert not [n for n in names if n.endswith((".ttf", "macros.html"))]
+    assert not (html / "_static" / "locales").exists()
     # Pruning broke nothing: every local file a page links to exists, but
     # for the edition banner's link to the other edition, a site of its
     # own (tests/test_student_edition.py follows those links).

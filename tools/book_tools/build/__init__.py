@@ -4,6 +4,8 @@
   library only), else runs ``site.build_site``;
 - ``chapters``: the toc's notebooks, read as myst-nb reads them;
 - ``dependencies``: what each chapter imports or loads besides its code;
+- ``head_start``: kernels started before the imports, for chapters whose
+  code cells changed;
 - ``execution``: re-executes, in parallel, only what changed, into the
   cache myst-nb reads;
 - ``site``: runs jupyter-book and prunes the site;

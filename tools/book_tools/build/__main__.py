@@ -10,7 +10,9 @@ When the digest equals the one stamped in ``_build/`` by the last
 successful build, it says so and stops, in a small fraction of a second:
 Sphinx, jupyter-book and torch are never imported.
 
-Otherwise ``book_tools.build.site.build_site`` does the work (see that
+Otherwise a kernel starts at once for each chapter whose code cells
+changed (``book_tools.build.head_start``), and
+``book_tools.build.site.build_site`` does the work (see that
 module): it re-executes, in parallel, only the chapters whose code
 changed or that import a changed module of ``src/autodiff_book``
 (directly or through
@@ -25,6 +27,7 @@ flags]``, for example ``python -m book_tools.build . -W -n --keep-going``.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -78,8 +81,8 @@ def input_files(root: Path, toc: Path) -> list[Path]:
     return sorted(set(files))
 
 
-def inputs_digest(root: Path, toc: Path, argv: list[str]) -> str:
-    """SHA-256 of every input of the site, names and bytes."""
+def inputs_digest(root: Path, files: list[Path], argv: list[str]) -> str:
+    """SHA-256 of every input of the site (``files``), names and bytes."""
     sha = hashlib.sha256()
     # The interpreter, the packages installed beside it (installing or
     # removing one changes its site-packages folder), the package path the
@@ -92,7 +95,7 @@ def inputs_digest(root: Path, toc: Path, argv: list[str]) -> str:
     sha.update(json.dumps([
         sys.executable, sys.version, mtime, python_path, argv,
     ]).encode())
-    for path in input_files(root, toc):
+    for path in files:
         # Names relative to the project: a copy of a built project (as the
         # tests and the benchmark make) is current too.
         name = (path.relative_to(root) if path.is_relative_to(root)
@@ -109,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     root = args.path.absolute()
     build = (args.path_output or root).absolute() / "_build"
     stamp = build / STAMP
-    digest = inputs_digest(root, args.toc or root / "_toc.yml", argv)
+    files = input_files(root, args.toc or root / "_toc.yml")
+    digest = inputs_digest(root, files, argv)
     try:
         stamped = json.loads(stamp.read_text())["digest"]
     except (OSError, ValueError, KeyError):
@@ -121,20 +125,42 @@ def main(argv: list[str] | None = None) -> int:
     # From here on the old stamp is wrong even if this build fails half-way
     # (Sphinx may have written some pages already).
     stamp.unlink(missing_ok=True)
+    # Sphinx and docutils make millions of small objects, and Python's
+    # cycle collector, at its default of a pass per 700 new ones, walks
+    # the young ones over and over: with a pass per 50,000 a prose edit's
+    # build took 2.2 s instead of 2.45 s (benchmarks/README.md), and its
+    # peak memory stayed at 153 MB.
+    gc.set_threshold(50_000, 20, 20)
     # jsonschema (which nbformat and jupyter-book import) compiles 39
     # grammars of rfc3987-syntax when that is installed (the Jupyter
     # server of make lab and make test brings it): 1.3 s of CPU at every
     # build, for its IRI format checks, which nothing in the build uses.
     # Without the module jsonschema leaves those two formats unchecked.
     sys.modules.setdefault("rfc3987_syntax", None)
-    # Sphinx, jupyter-book, nbclient: imported only when there is work.
-    from book_tools.build.site import build_site
+    # A kernel for each chapter whose code cells changed starts now, and
+    # boots on another core while Sphinx and the rest are imported.
+    from book_tools.build import head_start
 
-    status = build_site(root, build, args, flags)
+    codes = head_start.code_digests(
+        [path for path in files if path.is_relative_to(root / "book")], root)
+    changed = head_start.changed_code(codes, build)
+    if changed:
+        head_start.start(root, changed, args.jobs)
+    try:
+        # Sphinx, jupyter-book, nbclient: imported only when there is work.
+        from book_tools.build.site import build_site
+
+        status = build_site(root, build, args, flags)
+    finally:
+        for path in head_start.shut_down():
+            print("[build_book] stopped the kernel started early for "
+                  f"{Path(path).relative_to(root).as_posix()}: no execution "
+                  "took it", flush=True)
     if status == 0:
         # The digest from before the build: a file saved during the build
         # leaves a stamp that no longer matches, so the next run rebuilds.
         stamp.write_text(json.dumps({"digest": digest}))
+        head_start.record(codes, build)
     return status
 
 

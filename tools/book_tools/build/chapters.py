@@ -19,6 +19,7 @@ from typing import Any
 import myst_nb.core.read
 import nbformat
 from jupyter_book.config import get_final_config
+from jupyter_cache.cache.main import JupyterCacheBase
 from myst_nb.core.read import NbReader
 from myst_parser.config.main import MdParserConfig
 
@@ -73,7 +74,7 @@ READ: dict[str, tuple[str, MdParserConfig, nbformat.NotebookNode]] = {}
 
 
 @contextlib.contextmanager
-def reads_shared() -> Iterator[None]:
+def reads_shared() -> Iterator[dict[str, nbformat.NotebookNode]]:
     """Within: myst-nb in Sphinx gets the notebooks ChapterReader read.
 
     The build reads an edited chapter to see whether its code changed,
@@ -83,8 +84,17 @@ def reads_shared() -> Iterator[None]:
     the notebook read is handed over instead, only for the same path,
     text and MyST configuration, and only with the arguments myst-nb's
     reader of MyST Markdown uses; anything else is read as before.
+
+    Yields, filled when the block ends: path -> the notebook myst-nb's
+    cache made of each copy handed over (its cached outputs merged in,
+    glue data taken out), which is what the page's download notebook
+    should hold (``execution.restore_downloads``): no second merge.
     """
     original = myst_nb.core.read.read_myst_markdown_notebook
+    original_merge = JupyterCacheBase.merge_match_into_notebook
+    handed: dict[str, nbformat.NotebookNode] = {}
+    merges: dict[int, nbformat.NotebookNode] = {}  # by id of the input
+    merged: dict[str, nbformat.NotebookNode] = {}
 
     def read_myst_markdown_notebook(text, config=None, *args,
                                     add_source_map=False, path=None,
@@ -92,16 +102,29 @@ def reads_shared() -> Iterator[None]:
         known = READ.get(os.path.abspath(path)) if path else None
         if (known is not None and add_source_map and not args
                 and not kwargs and known[0] == text and known[1] == config):
-            return copy.deepcopy(known[2])
+            # Kept alive in ``handed``: no other notebook can take its id.
+            notebook = handed[os.path.abspath(path)] = copy.deepcopy(
+                known[2])
+            return notebook
         return original(text, config, *args, add_source_map=add_source_map,
                         path=path, **kwargs)
 
+    def merge_match_into_notebook(self, nb, *args, **kwargs):
+        pk, result = original_merge(self, nb, *args, **kwargs)
+        merges[id(nb)] = result
+        return pk, result
+
     myst_nb.core.read.read_myst_markdown_notebook = read_myst_markdown_notebook
+    JupyterCacheBase.merge_match_into_notebook = merge_match_into_notebook
     try:
-        yield
+        yield merged
     finally:
         myst_nb.core.read.read_myst_markdown_notebook = original
+        JupyterCacheBase.merge_match_into_notebook = original_merge
         READ.clear()
+        merged.update({path: merges[id(notebook)]
+                       for path, notebook in handed.items()
+                       if id(notebook) in merges})
 
 
 class ChapterReader:

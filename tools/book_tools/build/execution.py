@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.cache.db import NbProjectRecord
 from myst_nb.ext.glue import extract_glue_data_cell
 
+from book_tools.build import head_start
 from book_tools.build.chapters import Chapter, ChapterReader, toc_sources
 from book_tools.build.dependencies import chapter_dependencies
 from book_tools.build.stale_pages import STATE_FILE
@@ -79,15 +81,24 @@ async def execute(
     # Notebook metadata may override the timeout, as in jupyter-cache.
     settings = chapter.notebook.metadata.get("execution", {})
     async with slots:
-        print(f"[build_book] start {chapter.path.name} ({why})", flush=True)
         # A kernel that exits late may still write into the folder (its
         # sockets) while it is removed: leave such leftovers in /tmp
         # rather than fail a build whose chapter ran.
         with tempfile.TemporaryDirectory(
                 ignore_cleanup_errors=True) as temporary:
             in_temp = config.get("nb_execution_in_temp", False)
+            cwd = temporary if in_temp else str(chapter.path.parent)
+            # A kernel started for this chapter before the build's imports,
+            # if there is one (book_tools.build.head_start).
+            manager = head_start.take(
+                chapter.path, cwd,
+                chapter.notebook.metadata.get("kernelspec", {}).get("name"))
+            print(f"[build_book] start {chapter.path.name} ({why}"
+                  + ("; its kernel was started before the imports"
+                     if manager else "") + ")", flush=True)
             client = NotebookClient(
                 chapter.notebook,
+                km=manager,
                 timeout=settings.get(
                     "timeout", config.get("nb_execution_timeout", 30)),
                 allow_errors=settings.get(
@@ -102,13 +113,12 @@ async def execute(
                 # in different folders).
                 config=Config({"KernelManager": {
                     "transport": "ipc", "ip": f"{temporary}/kernel"}}),
-                resources={"metadata": {
-                    "path": temporary if in_temp else str(chapter.path.parent)
-                }},
+                resources={"metadata": {"path": cwd}},
             )
             started, start = time.time(), time.perf_counter()
             try:
-                await client.async_execute()
+                # Shut down at the end, like a kernel nbclient started.
+                await client.async_execute(cleanup_kc=True)
             except (CellExecutionError, CellTimeoutError):
                 failure = format_exc()
             except Exception:  # e.g. a kernel that never starts
@@ -186,8 +196,8 @@ def uncached(chapters: list[Chapter], cache: Any, seconds: dict[str, float],
 
 
 def restore_downloads(chapters: dict[Path, Chapter | None], read: Any,
-                      cache: Any, root: Path, build: Path,
-                      since: float) -> None:
+                      cache: Any, root: Path, build: Path, since: float,
+                      merged: dict[str, nbformat.NotebookNode]) -> None:
     """Put the outputs back into each page's downloadable notebook.
 
     On a cache hit myst-nb writes the notebook as it read it, without
@@ -196,24 +206,30 @@ def restore_downloads(chapters: dict[Path, Chapter | None], read: Any,
     keeps its outputs. Write the cached outputs, as a serial build would,
     into the notebooks written after ``since`` (a time stamp).
     ``chapters``: path -> the chapter, or None if the build did not read
-    it (``read`` reads it, when its page was written).
+    it (``read`` reads it, when its page was written). ``merged``: path
+    -> the notebook with its outputs that myst-nb's cache already made
+    (``chapters.reads_shared``), if it did.
     """
     for path, chapter in chapters.items():
         name = path.relative_to(root).with_suffix(".ipynb")
         written = build / "jupyter_execute" / name
         if not written.is_file() or written.stat().st_mtime < since:
             continue
-        chapter = chapter or read(path)
-        if chapter is None:
-            continue
-        try:
-            _, merged = cache.merge_match_into_notebook(chapter.notebook)
-        except KeyError:
-            continue
-        for cell in merged.cells:  # myst-nb takes glue outputs out likewise
-            if cell.cell_type == "code":
-                extract_glue_data_cell(cell)
-        text = nbformat.writes(merged)
+        notebook = merged.get(os.path.abspath(path))
+        if notebook is None:
+            chapter = chapter or read(path)
+            if chapter is None:
+                continue
+            try:
+                _, notebook = cache.merge_match_into_notebook(
+                    chapter.notebook)
+            except KeyError:
+                continue
+            # myst-nb takes glue outputs out likewise
+            for cell in notebook.cells:
+                if cell.cell_type == "code":
+                    extract_glue_data_cell(cell)
+        text = nbformat.writes(notebook)
         for folder in (build / "jupyter_execute", build / "html/_sources"):
             if (folder / name).is_file():
                 (folder / name).write_text(text, "utf8")
@@ -236,12 +252,16 @@ class FilledCache:
     #  {chapter: its last execution time}, "read": what PageMemory keeps}
     state: dict
 
-    def site_built(self, root: Path, build: Path, since: float) -> None:
-        """Note that the pages (written after ``since``) are current."""
+    def site_built(self, root: Path, build: Path, since: float,
+                   merged: dict[str, nbformat.NotebookNode]) -> None:
+        """Note that the pages (written after ``since``) are current.
+
+        ``merged``: as ``restore_downloads`` takes it.
+        """
         self.state["stale_pages"] = []
         self.state_path.write_text(json.dumps(self.state))
         restore_downloads(self.chapters, self.read, self.cache, root, build,
-                          since)
+                          since, merged)
 
 
 def run_while_importing(execution: Any, config: dict[str, Any]) -> Any:

@@ -12,7 +12,6 @@ changed, and those whose outputs changed under the same text
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from book_tools.build.chapters import reads_shared, sphinx_config
 from book_tools.build.dependencies import file_hash
 from book_tools.build.execution import fill_cache
+from book_tools.extensions.unloaded_files import never_loaded
 
 # What the pages are dressed in: static files, templates, extensions, widgets
 # and the math font. Sphinx copies static files only when it writes a page, and
@@ -31,18 +31,6 @@ from book_tools.build.execution import fill_cache
 ASSET_FOLDERS = ("book/_static", "_templates",
                  "tools/book_tools/extensions", "_widgets", "fonts")
 ASSETS_FILE = "assets.json"
-# Files Sphinx and the themes copy into the site that no page ever loads:
-# source maps (only opened by a browser's developer tools), the theme's
-# message catalogues and Jinja templates, and TrueType fonts (the theme's CSS
-# offers WOFF2 first, which every current browser takes).
-NEVER_LOADED = (  # fnmatch patterns: "*" matches "/" too
-    "_static/*.map",
-    "_static/locales/*",
-    "_static/*webpack-macros.html",
-    "_static/vendor/fontawesome/webfonts/*.ttf",
-)
-
-
 def assets_digest(root: Path) -> str:
     """SHA-256 of every file in ``ASSET_FOLDERS``, names and bytes."""
     sha = hashlib.sha256()
@@ -57,21 +45,21 @@ def assets_digest(root: Path) -> str:
 def prune(html: Path) -> int:
     """Delete the files no reader loads; return the bytes removed.
 
-    One walk of ``_static`` (Sphinx copies the static files at every
-    build that writes a page, so this runs after each).
+    ``book_tools.extensions.unloaded_files`` keeps Sphinx from copying
+    them; a site built before it, or by a build without it, still has
+    them. One walk of ``_static``, where Sphinx copies the themes' files:
+    the pages themselves (hundreds of files) need no look.
     """
     removed = 0
-    # Every pattern lies in _static, where Sphinx copies the themes' files:
-    # the pages themselves (hundreds of files) need no look.
-    for directory, _, names in os.walk(html / "_static", topdown=False):
+    static = html / "_static"
+    for directory, _, names in os.walk(static, topdown=False):
         folder = Path(directory)
-        relative = folder.relative_to(html).as_posix()
+        relative = folder.relative_to(static).as_posix()
         for name in names:
-            path = f"{relative}/{name}"
-            if any(fnmatch.fnmatchcase(path, p) for p in NEVER_LOADED):
+            if never_loaded(name if relative == "." else f"{relative}/{name}"):
                 removed += (folder / name).stat().st_size
                 (folder / name).unlink()
-        if relative.startswith("_static/") and not any(folder.iterdir()):
+        if relative != "." and not any(folder.iterdir()):
             folder.rmdir()
     return removed
 
@@ -134,15 +122,15 @@ def build_site(root: Path, build: Path, args: argparse.Namespace,
         if "--all" in command else "") + (
         f"; pages whose outputs changed: {', '.join(stale)}"
         if stale else ""), flush=True)
-    with reads_shared():
+    with reads_shared() as merged:
         status = run_jupyter_book(command)
     print(f"[build_book] jupyter-book build took "
           f"{time.perf_counter() - clock:.1f} s", flush=True)
     if status == 0:
         assets_path.write_text(json.dumps(assets))
     if status == 0 and filled is not None:
-        filled.site_built(root, build, start)
-    if (build / "html").is_dir():
-        print(f"[build_book] pruned {prune(build / 'html')} bytes of files "
-              "no reader loads", flush=True)
+        filled.site_built(root, build, start, merged)
+    if (build / "html").is_dir() and (removed := prune(build / "html")):
+        print(f"[build_book] pruned {removed} bytes of files no reader "
+              "loads", flush=True)
     return status
