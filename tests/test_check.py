@@ -627,6 +627,11 @@ def test_problem_1_2_verdicts_in_full():
         ((x, right[:-1]), "derivative should have shape (100,), got (99,)"),
         ((x, "abc"), "derivative should be a tensor, got str"),
         (("abc", right), "x should be a tensor, got str"),
+        ((x, right.to(torch.complex64)),
+         "derivative should be a tensor of real numbers, got "
+         "torch.complex64"),
+        ((x > 0, right), "x should be a tensor of real numbers, got "
+         "torch.bool"),
         ((x.reshape(10, 10), right.reshape(10, 10)), not_1d),
         ((torch.tensor(-5.0), torch.tensor(0.0)), not_1d),
         ((torch.tensor([-5.0]), torch.tensor([0.0])), not_1d),

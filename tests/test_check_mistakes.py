@@ -546,3 +546,13 @@ def test_2_5_a_momentum_buffer_without_clone():
     verdict = check.problem_2_5(mistaken)
     assert_hint(verdict, "without clone()")
     assert "0.5, 0.9" not in verdict.hint and "{0" not in verdict.hint
+
+
+def test_two_mistakes_matching_one_answer_are_both_named():
+    """An answer that two mistakes would give names both, joined by "or";
+    two names with one hint name it once."""
+    unzeroed = check._FULL_SET_HINTS["unzeroed"]
+    swapped = check._SPLIT_HINTS["halves swapped"]
+    assert check._named(["unzeroed", "halves swapped"]) == (
+        f"{unzeroed}; or {swapped}")
+    assert check._named(["unzeroed", "unzeroed"]) == unzeroed

@@ -668,3 +668,20 @@ def test_data_refusals_read_in_full(call, error, message):
     with pytest.raises(error) as caught:
         call()
     assert str(caught.value) == message
+
+
+def test_the_packaged_folder_is_found_by_its_x_file_and_wins(
+    tmp_path, monkeypatch
+):
+    # An installed wheel's dataset/ (holding only X.pt here) comes before
+    # a data/ beside the source and one above the working directory.
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    source = tmp_path / "pkg" / "src" / "autodiff_book" / "data.py"
+    monkeypatch.setattr(data, "__file__", str(source))
+    packaged = source.parent / data.PACKAGED_DATA
+    for folder in (packaged, tmp_path / "pkg" / "data",
+                   tmp_path / "work" / "data"):
+        folder.mkdir(parents=True)
+        (folder / "X.pt").write_bytes(b"")
+    monkeypatch.chdir(tmp_path / "work")
+    assert data.find_data_dir() == packaged
