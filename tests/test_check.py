@@ -513,6 +513,9 @@ def part_one_cases():
         (lambda: c11(torch.ones(2)),
          says(p11, "derivative should be a single number, got a tensor of "
                    "shape (2,)")),
+        (lambda: c11(np.ones((2, 1))),
+         says(p11, "derivative should be a single number, got an array of "
+                   "shape (2, 1)")),
         (lambda: c11(float("inf")),
          says(p11, "derivative is inf: something diverged or divided by 0")),
         (lambda: c11(float("nan")),
@@ -1045,15 +1048,19 @@ def test_a_numpy_seed_is_a_seed(seed):
 def test_a_seed_beyond_64_bits_is_refused_by_name():
     with pytest.raises(ValueError, match="^seed must be the non-negative"):
         check.problem_2_1(0.0, 0.0, seed=2**64)
+    # The largest seed a generator takes is one.
+    assert check._seed(2**64 - 1) == 2**64 - 1
 
 
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
         (lambda: check.Verdict("1.1", "right"), ValueError,
-         "status must be one of correct, not done, wrong"),
+         "^status must be one of correct, not done, wrong, got 'right'$"),
         (lambda: check.Verdict(1.1, "correct"), TypeError,
-         "problem must be a str"),
+         "^problem must be a str, got float$"),
+        (lambda: check.Verdict("1.1", "wrong", None), TypeError,
+         "^hint must be a str, got NoneType$"),
         (lambda: check.todo(None), TypeError, "task must be a str"),
         (lambda: check.todo(3), TypeError, "^task must be a str, got int$"),
         (lambda: check.three_way_split(torch.zeros(5, 1), torch.zeros(5, 1)),

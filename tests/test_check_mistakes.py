@@ -453,6 +453,9 @@ def test_2_3_and_2_4_mistakes_in_the_run(setting, phrase):
     verdict = check.problem_2_3(*epochs)
     assert_hint(verdict, phrase)
     assert_no_epoch(verdict, split_answers(split_run())[0])
+    # The same mistake with epochs counted from 1 is named too (with
+    # problem 2.1's learning rate the two epochs differ).
+    assert_hint(check.problem_2_3(epochs[0] + 1, epochs[1] + 1), phrase)
     assert_hint(check.problem_2_4(*mses), phrase, *secrets_2_4())
 
 

@@ -104,14 +104,14 @@ def _scalar(name: str, value):
         if value.is_meta or value.layout != torch.strided:
             kind = "meta" if value.is_meta else "sparse"
             raise _Wrong(f"{name} should be a number, got a {kind} tensor")
-        size, kind = value.numel(), "tensor"
+        size, kind = value.numel(), "a tensor"
     elif isinstance(value, np.ndarray):
-        size, kind = value.size, "array"
+        size, kind = value.size, "an array"
     else:
         return value
     if size != 1:
         raise _Wrong(
-            f"{name} should be a single number, got a {kind} of shape "
+            f"{name} should be a single number, got {kind} of shape "
             f"{tuple(value.shape)}"
         )
     return value.item()
