@@ -8,9 +8,9 @@ Sphinx from the installed theme, never from the site), the themes' Jinja
 macros (``*webpack-macros.html``) and FontAwesome's TrueType fonts (the
 CSS offers WOFF2 first, which every current browser takes). Left out of
 the copy, they cost neither the build (Sphinx compared or copied them at
-every build; making and removing the catalogues' folders alone took a
-third of a second) nor the reader, and a plain ``jupyter-book build .``
-leaves them out as well.
+every build, and ``make site`` deleted them again: removing the
+catalogues' folders alone took a third of a second) nor the reader, and
+a plain ``jupyter-book build .`` leaves them out as well.
 """
 
 from __future__ import annotations
