@@ -28,7 +28,7 @@ import pytest
 import websockets
 from jupyter_cache import get_cache
 
-from book_tools.extensions.edition_banner import SIDE_BY_SIDE
+from book_tools.extensions.edition_banner import OTHER_URL_ENV, SIDE_BY_SIDE
 from book_tools.project import (
     STRICT_FLAGS,
     build,
@@ -216,6 +216,20 @@ def test_a_style_sheet_edit_alone_reaches_the_site(book):
     # The next build finds the site current.
     process = build(book, env=kernel_environment(book))
     assert NOTHING_CHANGED in process.stdout
+
+
+def test_a_new_address_of_the_other_edition_reaches_every_page(book):
+    """``BOOK_EDITION_OTHER_URL`` alone changed: the build runs, and
+    Sphinx writes every page's banner again."""
+    env = kernel_environment(book)
+    for address in ("https://example.org/first", "https://example.org/2nd"):
+        env[OTHER_URL_ENV] = address
+        process = build(book, env=env)
+        assert process.returncode == 0, build_report(process, book)
+        assert NOTHING_CHANGED not in process.stdout
+        for name in ("probe_a", "probe_b"):
+            assert f'href="{address}/book/{name}.html"' in page(book, name)
+    assert NOTHING_CHANGED in build(book, env=env).stdout
 
 
 def test_a_code_edit_executes_that_chapter_only(book):

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jupytext
@@ -28,6 +29,8 @@ import yaml
 
 from book_tools import publish
 from book_tools import student as build_student
+from book_tools.build import __main__ as build_main
+from book_tools.extensions import edition_banner
 from book_tools.project import ROOT, notebook_pages
 
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
@@ -242,23 +245,35 @@ def test_the_problem_set_site_sits_beside_the_full_book_s_root():
                       layout)
     (student_step,) = [step for step in steps("build")
                        if step.get("run") == "make student"]
-    other = student_step["env"][build_student.OTHER_URL_ENV]
+    other = student_step["env"][edition_banner.OTHER_URL_ENV]
     # From the problem set's root, the banner's address reaches the root.
     assert PurePosixPath(match[1], other).as_posix().split("/") == [
         match[1], ".."]
     # And the full book's banners reach the problem set's folder.
     (full_step,) = [step for step in steps("build")
                     if step.get("run") == "make site"]
-    assert full_step["env"][build_student.OTHER_URL_ENV] == match[1]
+    assert full_step["env"][edition_banner.OTHER_URL_ENV] == match[1]
 
 
-def test_the_banner_address_comes_from_the_environment(tmp_path,
-                                                       monkeypatch):
+def test_the_banner_address_comes_from_the_environment(monkeypatch):
+    config = SimpleNamespace(book_edition="student",
+                             book_edition_other_url="")
+    monkeypatch.setenv(edition_banner.OTHER_URL_ENV, "..")
+    edition_banner.check_edition(None, config)
+    assert config.book_edition_other_url == ".."
+    # The config's own address wins over the environment's.
+    config.book_edition_other_url = "https://example.org/book"
+    edition_banner.check_edition(None, config)
+    assert config.book_edition_other_url == "https://example.org/book"
+    # And make site's stamp counts the variable among the site's inputs.
+    assert edition_banner.OTHER_URL_ENV in build_main.ENVIRONMENT
+
+
+def test_the_student_copy_names_its_edition_and_branch(tmp_path):
     (tmp_path / "_config.yml").write_text((ROOT / "_config.yml").read_text())
-    monkeypatch.setenv(build_student.OTHER_URL_ENV, "..")
     build_student.set_edition(tmp_path)
     config = yaml.safe_load((tmp_path / "_config.yml").read_text())
-    assert config["sphinx"]["config"]["book_edition_other_url"] == ".."
+    assert config["sphinx"]["config"]["book_edition"] == "student"
     assert config["sphinx"]["config"]["book_notebooks_branch"] == BRANCH
 
 

@@ -37,7 +37,6 @@ Usage: ``python -m book_tools.student [ROOT] [jupyter-book flags]``;
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -49,7 +48,6 @@ from pathlib import Path
 import yaml
 
 from book_tools import publish
-from book_tools.extensions.edition_banner import OTHER_URL_ENV
 from book_tools.project import NOT_COPIED, notebook_pages, page_source
 
 STUDENT = Path("_build") / "student"
@@ -143,8 +141,6 @@ def set_edition(project: Path) -> None:
     config["title"] = config["title"] + " (problem-set edition)"
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["book_edition"] = "student"
-    if os.environ.get(OTHER_URL_ENV):
-        sphinx["book_edition_other_url"] = os.environ[OTHER_URL_ENV]
     # A guard: should a solution directive ever escape the markers, it is
     # still not rendered.
     sphinx["hide_solutions"] = True

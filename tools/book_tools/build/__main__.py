@@ -4,7 +4,8 @@
 (the chapters and the rest of ``book/``, ``_config.yml``, the toc,
 ``_templates/``, ``_widgets/``, ``src/``, ``data/``, the site tooling
 (this build, the Sphinx extensions), the requirements, the Python that
-runs it, the packages installed beside it, the flags) with the standard
+runs it, the packages installed beside it, the flags, the other
+edition's address in ``BOOK_EDITION_OTHER_URL``) with the standard
 library only.
 When the digest equals the one stamped in ``_build/`` by the last
 successful build, it says so and stops, in a small fraction of a second:
@@ -49,6 +50,9 @@ INPUT_FOLDERS = ("book", "_templates", "_widgets", "src", "data",
 # Written by Python, Jupyter and setuptools while the book builds or is
 # edited; never read by the build.
 SKIPPED = ("__pycache__", ".ipynb_checkpoints", "_build")
+# Environment variables the pages read when they are built: the other
+# edition's address (book_tools.extensions.edition_banner.OTHER_URL_ENV).
+ENVIRONMENT = ("BOOK_EDITION_OTHER_URL",)
 SKIPPED_SUFFIXES = (".egg-info", ".pyc")
 
 
@@ -94,6 +98,7 @@ def inputs_digest(root: Path, files: list[Path], argv: list[str]) -> str:
         str(root), "<project>")
     sha.update(json.dumps([
         sys.executable, sys.version, mtime, python_path, argv,
+        *(os.environ.get(name) for name in ENVIRONMENT),
     ]).encode())
     for path in files:
         # Names relative to the project: a copy of a built project (as the

@@ -12,8 +12,9 @@ Where the other edition lives, from this site's root:
 variable ``BOOK_EDITION_OTHER_URL`` (the publishing workflow sets it: the
 problem set is published in ``problem-set/`` of the full site), else the
 two sites side by side in ``_build/`` (``html`` and ``student/html``).
-The variable is read when a page is written: ``make site`` does not
-notice a change of it alone (the workflow builds a fresh clone).
+The variable is read once, into the config value, when the config is
+read: Sphinx then writes every page again when it changes, and ``make
+site`` counts it among the inputs of the site.
 """
 
 from __future__ import annotations
@@ -50,8 +51,7 @@ SIDE_BY_SIDE = {"student": "../../html", "full": "../student/html"}
 
 def other_edition_url(edition: str, configured: str) -> str:
     """The other edition's root, relative to this site's root or absolute."""
-    return (configured or os.environ.get(OTHER_URL_ENV)
-            or SIDE_BY_SIDE[edition])
+    return configured or SIDE_BY_SIDE[edition]
 
 
 def banner(edition: str, other: str, pagename: str) -> str:
@@ -66,11 +66,15 @@ def banner(edition: str, other: str, pagename: str) -> str:
 
 def check_edition(app: Sphinx, config) -> None:
     """Refuse an edition this extension has no banner for (a typo would
-    otherwise build a site that says nothing of its edition)."""
+    otherwise build a site that says nothing of its edition); take the
+    other edition's address from the environment if the config has none.
+    """
     if config.book_edition not in BANNERS:
         raise ExtensionError(
             f"book_edition must be one of {', '.join(sorted(BANNERS))}, "
             f"got {config.book_edition!r}")
+    if not config.book_edition_other_url:
+        config.book_edition_other_url = os.environ.get(OTHER_URL_ENV, "")
 
 
 def add_banner(app: Sphinx, pagename: str, templatename: str,
@@ -85,7 +89,7 @@ def add_banner(app: Sphinx, pagename: str, templatename: str,
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("book_edition", "full", "html")
-    # Empty: from the environment, or side by side (other_edition_url).
+    # Empty: from the environment (check_edition), else side by side.
     app.add_config_value("book_edition_other_url", "", "html")
     app.connect("config-inited", check_edition)
     app.connect("html-page-context", add_banner)
