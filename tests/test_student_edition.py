@@ -334,7 +334,8 @@ def test_an_unknown_edition_is_refused_by_name(edition):
                        "full, student, got"):
         check_edition(None, config)
     for known in ("full", "student"):
-        check_edition(None, SimpleNamespace(book_edition=known))
+        check_edition(None, SimpleNamespace(book_edition=known,
+                                            book_edition_other_url=""))
 
 
 def test_a_banner_reaches_an_absolute_address_as_it_is():
