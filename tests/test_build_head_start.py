@@ -9,6 +9,7 @@ kernel the build would start, and ``shut_down`` stops the rest.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import nbformat
@@ -16,7 +17,7 @@ import psutil
 import pytest
 from nbclient import NotebookClient
 
-from book_tools.build import head_start
+from book_tools.build import dependencies, head_start, stale_pages
 from tests.book_build import NOTEBOOK_HEADER
 
 CHAPTER = (NOTEBOOK_HEADER + "# Probe\n\nProse.\n\n"
@@ -138,3 +139,54 @@ def test_a_kernel_that_cannot_start_is_not_waited_for(project,
         "name: python3", "name: no-such-kernel"))
     head_start.start(project, ["book/probe.md"], limit=3)
     assert head_start.WAITING == {}
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_changed_dependencies_from_the_last_build_s_record(tmp_path):
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    cache.mkdir(parents=True)
+    module = tmp_path / "src" / "pkg" / "module.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("X = 1\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.txt").write_text("data\n")
+    # Nothing recorded, or no record to read: no chapter.
+    assert head_start.changed_dependencies(tmp_path, cache) == []
+    for broken in ("not json", "[]", '{"dependencies": 3}', "{}"):
+        (cache / head_start.STATE_FILE).write_text(broken)
+        assert head_start.changed_dependencies(tmp_path, cache) == []
+    state = {
+        "dependencies": {
+            "book/a.md": {"src/pkg/module.py": sha256("X = 1\n")},
+            "book/b.md": {"src/pkg/module.py": sha256("X = 1\n"),
+                          "data/x.txt": sha256("data\n")},
+            "book/c.md": {"data/x.txt": sha256("data\n")},
+            "book/d.md": {},
+        },
+        "seconds": {str(tmp_path / "book/a.md"): 2.0,
+                    str(tmp_path / "book/b.md"): 9.0},
+    }
+    (cache / head_start.STATE_FILE).write_text(json.dumps(state))
+    assert head_start.changed_dependencies(tmp_path, cache) == []
+    module.write_text("X = 2\n")
+    # Longest first, as the build starts them.
+    assert head_start.changed_dependencies(tmp_path, cache) == [
+        "book/b.md", "book/a.md"]
+    module.write_text("X = 1\n")
+    # A file added to data/: the chapters that load the data.
+    (tmp_path / "data" / "new.txt").write_text("new\n")
+    assert head_start.changed_dependencies(tmp_path, cache) == [
+        "book/b.md", "book/c.md"]
+    (tmp_path / "data" / "new.txt").unlink()
+    assert head_start.changed_dependencies(tmp_path, cache) == []
+    (tmp_path / "data" / "x.txt").unlink()  # a file gone counts too
+    assert head_start.changed_dependencies(tmp_path, cache) == [
+        "book/b.md", "book/c.md"]
+
+
+def test_the_names_head_start_shares_with_the_build():
+    assert stale_pages.STATE_FILE == head_start.STATE_FILE
+    assert dependencies.DATA == "data"  # the folder changed_dependencies lists

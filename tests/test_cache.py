@@ -280,7 +280,14 @@ def test_a_dependency_change_executes_the_chapters_that_use_it(
     book, changed, text, executed, shown
 ):
     (book / changed).write_text(text)
-    assert rebuild(book) == {f"{executed}.md"}
+    before = cache_records(book)
+    process = build(book, env=kernel_environment(book))
+    assert process.returncode == 0, build_report(process, book)
+    assert {name for name, *_ in cache_records(book) - before} == {
+        f"{executed}.md"}
+    # Its kernel was started before the build's imports (head_start).
+    assert re.search(rf"start {executed}\.md \(.*changed; its kernel was "
+                     r"started before the imports\)", process.stdout)
     # Sphinx re-read the unchanged page, so the site is not stale either.
     assert shown in page(book, executed)
     # And the next build stops early again.
@@ -333,6 +340,7 @@ def test_a_module_no_chapter_imports_executes_nothing(book):
     process = build(book, env=kernel_environment(book))
     assert process.returncode == 0, build_report(process, book)
     assert "0 to execute" in process.stdout
+    assert "started early" not in process.stdout
 
 
 def test_a_plain_jupyter_book_build_reads_the_same_cache(book):

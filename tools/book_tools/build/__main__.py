@@ -142,13 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     # build, for its IRI format checks, which nothing in the build uses.
     # Without the module jsonschema leaves those two formats unchecked.
     sys.modules.setdefault("rfc3987_syntax", None)
-    # A kernel for each chapter whose code cells changed starts now, and
-    # boots on another core while Sphinx and the rest are imported.
+    # A kernel for each chapter whose code cells or dependencies changed
+    # starts now, and boots on another core while Sphinx and the rest are
+    # imported.
     from book_tools.build import head_start
 
     codes = head_start.code_digests(
         [path for path in files if path.is_relative_to(root / "book")], root)
     changed = head_start.changed_code(codes, build)
+    changed += [name for name in head_start.changed_dependencies(
+        root, build / ".jupyter_cache") if name not in changed]
     if changed:
         head_start.start(root, changed, args.jobs)
     try:

@@ -36,7 +36,7 @@ from myst_nb.ext.glue import extract_glue_data_cell
 from book_tools.build import head_start
 from book_tools.build.chapters import Chapter, ChapterReader, toc_sources
 from book_tools.build.dependencies import chapter_dependencies
-from book_tools.build.stale_pages import STATE_FILE
+from book_tools.build.head_start import STATE_FILE
 from book_tools.build.unchanged import (
     PageMemory,
     code_digest,

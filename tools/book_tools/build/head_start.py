@@ -1,4 +1,4 @@
-"""Kernels started before the build's imports, for chapters whose code changed.
+"""Kernels started before the build's imports, for chapters that will run.
 
 After an edit of a code cell the build has to import Sphinx, myst-nb and
 jupyter-cache and read the chapter before it knows that the chapter must
@@ -6,7 +6,9 @@ run, and only then starts its kernel: about a second in which the second
 core idles, followed by the kernel's own start. ``changed_code`` answers
 the same question early and roughly, with the standard library (the code
 cells of every MyST chapter, compared with the last successful build's),
-so that ``start`` can launch a kernel for each such chapter before those
+and ``changed_dependencies`` likewise for an edited module or data file
+(the files each chapter depended on at the last build), so that
+``start`` can launch a kernel for each such chapter before those
 imports; the kernel boots while the build imports.
 
 The rough answer decides nothing: the build still reads each chapter as
@@ -30,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 CODE_FILE = "build_book-code.json"  # in _build/, after a successful build
+# The build's state beside the execution cache: book_tools.build.execution
+# writes it, the Sphinx extension stale_pages reads it.
+STATE_FILE = "dependencies.json"
 # A MyST code cell: its fence (three or more backticks) and what it holds.
 CODE_CELL = re.compile(r"^(`{3,})\{code-cell\}[^\n]*\n(.*?)^\1[ \t]*$",
                        re.M | re.S)
@@ -70,6 +75,46 @@ def changed_code(digests: dict[str, str], build: Path) -> list[str]:
         return []
     return sorted(name for name, digest in digests.items()
                   if before.get(name) != digest)
+
+
+def changed_dependencies(root: Path, cache: Path) -> list[str]:
+    """The chapters an edited module or data file makes run, longest first.
+
+    The last build recorded, for each chapter, the SHA-256 of every file
+    it depends on besides its code (``book_tools.build.dependencies``, in
+    the cache's ``STATE_FILE``); a chapter with one of them changed or
+    gone runs again, and so does one that depends on ``data/`` when a
+    file was added there (such a chapter depends on all of it). Longest
+    first, by the last execution times, as the build starts them.
+    """
+    try:
+        state = json.loads((cache / STATE_FILE).read_text())
+        known = dict(state["dependencies"])
+        seconds = dict(state.get("seconds", {}))
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+    now: dict[str, str | None] = {}
+
+    def current(name: str) -> str | None:
+        if name not in now:
+            path = root / name
+            now[name] = (hashlib.sha256(path.read_bytes()).hexdigest()
+                         if path.is_file() else None)
+        return now[name]
+
+    # The data folder, as book_tools.build.dependencies.DATA names it.
+    data = {path.relative_to(root).as_posix()
+            for path in (root / "data").rglob("*") if path.is_file()}
+
+    def stale(files: dict[str, str]) -> bool:
+        loaded = {name for name in files if name.startswith("data/")}
+        return (bool(loaded) and loaded != data) or any(
+            current(name) != digest for name, digest in files.items())
+
+    changed = [chapter for chapter, files in known.items()
+               if isinstance(files, dict) and stale(files)]
+    return sorted(changed, key=lambda chapter: -float(
+        seconds.get(str(root / chapter), 0.0)))
 
 
 def record(digests: dict[str, str], build: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-STATE_FILE = "dependencies.json"  # as book_tools.build.execution writes it
+from book_tools.build.head_start import STATE_FILE
 
 
 def stale_pages(app: Sphinx, env: BuildEnvironment, added: set[str],
