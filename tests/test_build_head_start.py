@@ -185,6 +185,15 @@ def test_changed_dependencies_from_the_last_build_s_record(tmp_path):
     (tmp_path / "data" / "x.txt").unlink()  # a file gone counts too
     assert head_start.changed_dependencies(tmp_path, cache) == [
         "book/b.md", "book/c.md"]
+    # An altered record stops nothing: a guess, or none.
+    for altered, guess in [
+        ({"seconds": {str(tmp_path / "book/b.md"): "slow"}}, []),
+        ({"dependencies": {"book/a.md": {"src": 3, 4: "x"}}}, ["book/a.md"]),
+        ({"dependencies": {"book/a.md": {"/": "x"}}}, ["book/a.md"]),
+    ]:
+        (cache / head_start.STATE_FILE).write_text(json.dumps(
+            {**state, **altered}))
+        assert head_start.changed_dependencies(tmp_path, cache) == guess
 
 
 def test_the_names_head_start_shares_with_the_build():
