@@ -5,7 +5,7 @@
 - ``chapters``: the toc's notebooks, read as myst-nb reads them;
 - ``dependencies``: what each chapter imports or loads besides its code;
 - ``head_start``: kernels started before the imports, for chapters whose
-  code cells changed;
+  code cells or recorded dependencies changed;
 - ``execution``: re-executes, in parallel, only what changed, into the
   cache myst-nb reads;
 - ``site``: runs jupyter-book and prunes the site;

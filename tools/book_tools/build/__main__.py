@@ -11,8 +11,8 @@ When the digest equals the one stamped in ``_build/`` by the last
 successful build, it says so and stops, in a small fraction of a second:
 Sphinx, jupyter-book and torch are never imported.
 
-Otherwise a kernel starts at once for each chapter whose code cells
-changed (``book_tools.build.head_start``), and
+Otherwise a kernel starts at once for each chapter whose code cells or
+recorded dependencies changed (``book_tools.build.head_start``), and
 ``book_tools.build.site.build_site`` does the work (see that
 module): it re-executes, in parallel, only the chapters whose code
 changed or that import a changed module of ``src/autodiff_book``

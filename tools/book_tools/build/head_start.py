@@ -95,6 +95,8 @@ def changed_dependencies(root: Path, cache: Path) -> list[str]:
         return []
     now: dict[str, str | None] = {}
 
+    # dependencies.file_hash's hash; that module imports myst-nb, which
+    # the head start must not wait for.
     def current(name: str) -> str | None:
         if name not in now:
             path = root / name

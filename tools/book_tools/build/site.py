@@ -31,6 +31,8 @@ from book_tools.extensions.unloaded_files import never_loaded
 ASSET_FOLDERS = ("book/_static", "_templates",
                  "tools/book_tools/extensions", "_widgets", "fonts")
 ASSETS_FILE = "assets.json"
+
+
 def assets_digest(root: Path) -> str:
     """SHA-256 of every file in ``ASSET_FOLDERS``, names and bytes."""
     sha = hashlib.sha256()
